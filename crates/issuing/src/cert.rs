@@ -1,0 +1,138 @@
+//! Building and signing X.509 certificates from a [`CertificateSpec`].
+
+use rcgen::{BasicConstraints, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose};
+use rustls_pki_types::CertificateDer;
+use time::OffsetDateTime;
+use vouch_model::Profile;
+
+use crate::name::Dn;
+use crate::signer::RcgenSigner;
+use crate::{CaCertificate, Error, San, Signer, describe_public_key, random_serial};
+
+/// What to put in a certificate.
+#[derive(Debug, Clone)]
+pub struct CertificateSpec {
+    /// Subject DN.
+    pub subject: Dn,
+    /// Subject alternative names.
+    pub sans: Vec<San>,
+    /// The role, which fixes the extensions.
+    pub profile: Profile,
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity (clamped to the issuer's end of validity).
+    pub not_after: OffsetDateTime,
+}
+
+/// A signed certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCertificate {
+    /// DER encoding.
+    pub der: Vec<u8>,
+    /// Serial number, big-endian bytes.
+    pub serial: Vec<u8>,
+    /// End of validity as issued (after clamping).
+    pub not_after: OffsetDateTime,
+}
+
+impl IssuedCertificate {
+    /// PEM encoding.
+    pub fn pem(&self) -> String {
+        crate::to_pem("CERTIFICATE", &self.der)
+    }
+}
+
+/// Sign a certificate for the public key `subject_spki_der`.
+///
+/// With `issuer` `None` the certificate is self-signed by `signer`, whose public key must then be
+/// the subject key. With an issuer, `signer` must hold the issuer's key; the issuer must be a CA
+/// allowed to issue this profile, and the validity is clamped to the issuer's.
+pub fn issue_certificate(
+    spec: &CertificateSpec,
+    subject_spki_der: &[u8],
+    issuer: Option<&CaCertificate>,
+    signer: &dyn Signer,
+) -> Result<IssuedCertificate, Error> {
+    let subject_key = describe_public_key(subject_spki_der)?;
+    let Some(subject_key_type) = subject_key.key_type else {
+        return Err(Error::UnsupportedKey(subject_key.description));
+    };
+    if spec.profile.is_self_signed() != issuer.is_none() {
+        return Err(Error::internal(format!(
+            "profile {} {} an issuer",
+            spec.profile,
+            if issuer.is_none() { "needs" } else { "cannot have" }
+        )));
+    }
+    let mut not_after = spec.not_after;
+    if let Some(ca) = issuer {
+        ca.check_can_issue(spec.not_before.max(OffsetDateTime::now_utc()), spec.profile.is_ca())?;
+        if ca.spki_der() != signer.public_key_der().as_slice()
+            && !spki_matches_raw(ca.spki_der(), signer.public_key_raw())
+        {
+            return Err(Error::KeyMismatch);
+        }
+        not_after = not_after.min(ca.not_after());
+    } else if signer.public_key_raw() != spki_raw(subject_spki_der)?.as_slice() {
+        return Err(Error::KeyMismatch);
+    }
+    if spec.not_before >= not_after {
+        return Err(Error::Validity(format!(
+            "notBefore {} is not before notAfter {not_after}",
+            spec.not_before
+        )));
+    }
+
+    let serial = random_serial()?;
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = spec.subject.0.clone();
+    params.subject_alt_names = spec.sans.iter().map(San::to_rcgen).collect::<Result<_, _>>()?;
+    params.not_before = spec.not_before;
+    params.not_after = not_after;
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    params.use_authority_key_identifier_extension = true;
+    match spec.profile.path_len() {
+        Some(n) => {
+            params.is_ca = IsCa::Ca(BasicConstraints::Constrained(n));
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        }
+        None => {
+            params.is_ca = IsCa::ExplicitNoCa;
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            if subject_key_type.is_rsa() {
+                params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+            }
+            params.extended_key_usages =
+                vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        }
+    }
+
+    let rcgen_signer = RcgenSigner(signer);
+    let cert = match issuer {
+        None => params.self_signed(&rcgen_signer),
+        Some(ca) => {
+            let issuer = rcgen::Issuer::from_ca_cert_der(&CertificateDer::from(ca.der()), &rcgen_signer)
+                .map_err(|e| Error::CertificateFormat(format!("issuer certificate: {e}")))?;
+            let subject_key = rcgen::SubjectPublicKeyInfo::from_der(subject_spki_der)
+                .map_err(|e| Error::UnsupportedKey(e.to_string()))?;
+            params.signed_by(&subject_key, &issuer)
+        }
+    }
+    .map_err(|e| Error::internal(format!("certificate signing failed: {e}")))?;
+    Ok(IssuedCertificate {
+        der: cert.der().to_vec(),
+        serial: serial.to_vec(),
+        not_after,
+    })
+}
+
+fn spki_raw(spki_der: &[u8]) -> Result<Vec<u8>, Error> {
+    use x509_parser::prelude::FromDer;
+    let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der)
+        .map_err(|e| Error::KeyFormat(format!("bad public key ({e})")))?;
+    Ok(spki.subject_public_key.data.to_vec())
+}
+
+fn spki_matches_raw(spki_der: &[u8], raw: &[u8]) -> bool {
+    spki_raw(spki_der).is_ok_and(|r| r == raw)
+}

@@ -1,0 +1,330 @@
+//! The on-disk configuration schema: `config/ca.toml` (server) and `config/defaults.toml`
+//! (client).
+//!
+//! Field names follow step-ca's `ca.json` and `defaults.json` (camelCase, `dnsNames`,
+//! `encryptedKey`, `ca-url`) so that people and tools moving from step-ca recognise them.
+//! Every struct denies unknown fields: a typo is an error at load, never silently ignored.
+//! Relative paths are relative to `$VOUCH_HOME`, so a PKI directory can be moved whole.
+
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+use crate::time_spec::parse_duration;
+
+/// A configuration file that is well-formed TOML but says something invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct ConfigError {
+    /// The dotted path of the offending field.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// `config/ca.toml`: everything `vouch serve` needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CaConfig {
+    /// Root certificate(s) clients trust, PEM.
+    pub root: String,
+    /// The intermediate (issuing) certificate, PEM.
+    pub crt: String,
+    /// The intermediate's encrypted private key.
+    pub key: String,
+    /// Listen address of the HTTPS API, `host:port`.
+    pub address: String,
+    /// Names and IPs of the CA: SANs of its TLS certificate and token audiences.
+    pub dns_names: Vec<String>,
+    /// The database.
+    pub db: DbConfig,
+    /// Provisioners and claims.
+    pub authority: Authority,
+}
+
+/// Where state is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DbConfig {
+    /// `sqlite://PATH` (embedded default) or `postgres://…` (several nodes).
+    pub url: String,
+}
+
+/// The registration side of the CA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Authority {
+    /// Global claims; a provisioner's own claims override them field by field.
+    #[serde(default)]
+    pub claims: Claims,
+    /// Who may request certificates, and how they authenticate.
+    #[serde(default)]
+    pub provisioners: Vec<Provisioner>,
+}
+
+/// Limits on certificate lifetimes and renewal, as step-ca's claims.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Claims {
+    /// Shortest TLS certificate a client may ask for (default 5m).
+    #[serde(rename = "minTLSCertDuration", skip_serializing_if = "Option::is_none")]
+    pub min_tls_cert_duration: Option<String>,
+    /// Longest TLS certificate a client may ask for (default 24h).
+    #[serde(rename = "maxTLSCertDuration", skip_serializing_if = "Option::is_none")]
+    pub max_tls_cert_duration: Option<String>,
+    /// Lifetime when the client does not ask (default 24h).
+    #[serde(rename = "defaultTLSCertDuration", skip_serializing_if = "Option::is_none")]
+    pub default_tls_cert_duration: Option<String>,
+    /// Refuse renewals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disable_renewal: Option<bool>,
+    /// Allow an expired certificate to renew itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_renewal_after_expiry: Option<bool>,
+}
+
+impl Claims {
+    /// step-ca's global defaults, written by `vouch init` so they are visible and editable.
+    pub fn defaults() -> Self {
+        Claims {
+            min_tls_cert_duration: Some("5m".into()),
+            max_tls_cert_duration: Some("24h".into()),
+            default_tls_cert_duration: Some("24h".into()),
+            disable_renewal: Some(false),
+            allow_renewal_after_expiry: Some(false),
+        }
+    }
+
+    /// Check every duration parses and that min ≤ default ≤ max; reports all problems.
+    pub fn validate(&self, prefix: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let mut get = |name: &str, v: &Option<String>| -> Option<Duration> {
+            let v = v.as_deref()?;
+            match parse_duration(v) {
+                Ok(d) if d.is_positive() => Some(d),
+                Ok(_) => {
+                    errors.push(ConfigError {
+                        field: format!("{prefix}.{name}"),
+                        problem: format!("'{v}' must be positive"),
+                    });
+                    None
+                }
+                Err(e) => {
+                    errors.push(ConfigError {
+                        field: format!("{prefix}.{name}"),
+                        problem: e.to_string(),
+                    });
+                    None
+                }
+            }
+        };
+        let min = get("minTLSCertDuration", &self.min_tls_cert_duration);
+        let max = get("maxTLSCertDuration", &self.max_tls_cert_duration);
+        let def = get("defaultTLSCertDuration", &self.default_tls_cert_duration);
+        if let (Some(min), Some(max)) = (min, max)
+            && min > max
+        {
+            errors.push(ConfigError {
+                field: format!("{prefix}.minTLSCertDuration"),
+                problem: "is longer than maxTLSCertDuration".into(),
+            });
+        }
+        if let (Some(def), Some(max)) = (def, max)
+            && def > max
+        {
+            errors.push(ConfigError {
+                field: format!("{prefix}.defaultTLSCertDuration"),
+                problem: "is longer than maxTLSCertDuration".into(),
+            });
+        }
+        errors
+    }
+}
+
+/// A registration-authority provisioner. A closed set: an unknown `type` fails the load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Provisioner {
+    /// JSON Web Key one-time tokens, as step-ca's JWK provisioner.
+    #[serde(rename = "JWK")]
+    Jwk(JwkProvisioner),
+}
+
+impl Provisioner {
+    /// The provisioner's unique name.
+    pub fn name(&self) -> &str {
+        match self {
+            Provisioner::Jwk(p) => &p.name,
+        }
+    }
+}
+
+/// A JWK provisioner: tokens signed by `key`; its private half travels as `encryptedKey`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JwkProvisioner {
+    /// Unique name; the `iss` of its tokens.
+    pub name: String,
+    /// The public key that verifies tokens.
+    pub key: Jwk,
+    /// The private JWK, JWE-encrypted (PBES2-HS256+A128KW, A256GCM), compact serialization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypted_key: Option<String>,
+    /// Overrides of the global claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Claims>,
+}
+
+/// A public JSON Web Key (RFC 7517) as step-ca writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jwk {
+    /// Intended use, `sig`.
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    pub use_: Option<String>,
+    /// Key type: `EC`, `OKP` or `RSA`.
+    pub kty: String,
+    /// RFC 7638 thumbprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Curve for EC and OKP keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// Signature algorithm, e.g. `ES256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// EC/OKP public x coordinate (base64url).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// EC public y coordinate (base64url).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// RSA modulus (base64url).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// RSA public exponent (base64url).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+}
+
+impl CaConfig {
+    /// Every problem in the configuration at once (an empty list means valid).
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        if self.dns_names.is_empty() {
+            errors.push(ConfigError {
+                field: "dnsNames".into(),
+                problem: "at least one name is required".into(),
+            });
+        }
+        if !self.address.contains(':') {
+            errors.push(ConfigError {
+                field: "address".into(),
+                problem: format!("'{}' has no port (expected host:port)", self.address),
+            });
+        }
+        if !(self.db.url.starts_with("sqlite:") || self.db.url.starts_with("postgres")) {
+            errors.push(ConfigError {
+                field: "db.url".into(),
+                problem: "must start with sqlite: or postgres://".into(),
+            });
+        }
+        errors.extend(self.authority.claims.validate("authority.claims"));
+        let mut seen = std::collections::HashSet::new();
+        for (i, p) in self.authority.provisioners.iter().enumerate() {
+            if !seen.insert(p.name()) {
+                errors.push(ConfigError {
+                    field: format!("authority.provisioners[{i}].name"),
+                    problem: format!("'{}' is used by more than one provisioner", p.name()),
+                });
+            }
+            let Provisioner::Jwk(jwk) = p;
+            if let Some(c) = &jwk.claims {
+                errors.extend(c.validate(&format!("authority.provisioners[{i}].claims")));
+            }
+        }
+        errors
+    }
+}
+
+/// `config/defaults.toml`: what the client commands need to reach and trust the CA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsConfig {
+    /// `https://host:port` of the CA.
+    #[serde(rename = "ca-url")]
+    pub ca_url: String,
+    /// Path of the server configuration.
+    #[serde(rename = "ca-config")]
+    pub ca_config: String,
+    /// SHA-256 fingerprint of the root, lowercase hex.
+    pub fingerprint: String,
+    /// Path of the root certificate.
+    pub root: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> CaConfig {
+        CaConfig {
+            root: "certs/root_ca.crt".into(),
+            crt: "certs/intermediate_ca.crt".into(),
+            key: "secrets/intermediate_ca_key".into(),
+            address: "127.0.0.1:9443".into(),
+            dns_names: vec!["ca.test".into()],
+            db: DbConfig {
+                url: "sqlite://db/vouch.db".into(),
+            },
+            authority: Authority {
+                claims: Claims::defaults(),
+                provisioners: vec![Provisioner::Jwk(JwkProvisioner {
+                    name: "admin".into(),
+                    key: Jwk {
+                        use_: Some("sig".into()),
+                        kty: "EC".into(),
+                        kid: Some("k".into()),
+                        crv: Some("P-256".into()),
+                        alg: Some("ES256".into()),
+                        x: Some("x".into()),
+                        y: Some("y".into()),
+                        n: None,
+                        e: None,
+                    },
+                    encrypted_key: Some("e".into()),
+                    claims: None,
+                })],
+            },
+        }
+    }
+
+    #[test]
+    fn toml_roundtrip_and_valid() {
+        let c = sample();
+        let text = toml::to_string(&c).unwrap_or_default();
+        assert!(text.contains("dnsNames"), "{text}");
+        assert!(text.contains("type = \"JWK\""), "{text}");
+        let back: CaConfig = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, c);
+        assert_eq!(c.validate(), vec![]);
+    }
+
+    #[test]
+    fn unknown_provisioner_type_and_fields_are_errors() {
+        let text = toml::to_string(&sample()).unwrap_or_default();
+        let bad = text.replace("type = \"JWK\"", "type = \"NOPE\"");
+        assert!(toml::from_str::<CaConfig>(&bad).is_err());
+        let bad = text.replace("dnsNames", "dnsNamez");
+        assert!(toml::from_str::<CaConfig>(&bad).is_err());
+    }
+
+    #[test]
+    fn claims_validation_reports_every_problem() {
+        let mut c = sample();
+        c.authority.claims.max_tls_cert_duration = Some("1m".into());
+        c.authority.claims.min_tls_cert_duration = Some("bogus".into());
+        c.dns_names.clear();
+        let errs = c.validate();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+    }
+}

@@ -1,0 +1,23 @@
+//! Vouch's domain model: the types and small traits every other crate meets through.
+//!
+//! Design: this crate has no I/O, no async runtime and no cryptographic backend, so that the
+//! registration, issuing, validation and storage crates can agree on data without depending
+//! on each other (see `ARCHITECTURE.md` §1–2). Everything here is plain data plus pure
+//! functions: error kinds, the clock port, certificate profiles, claims and the on-disk
+//! configuration schema.
+
+#![forbid(unsafe_code)]
+
+mod clock;
+mod config;
+mod error;
+mod profile;
+mod time_spec;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{
+    CaConfig, Claims, ConfigError, DbConfig, DefaultsConfig, Jwk, JwkProvisioner, Provisioner,
+};
+pub use error::ErrorKind;
+pub use profile::Profile;
+pub use time_spec::{TimeSpec, TimeSpecError, parse_duration};

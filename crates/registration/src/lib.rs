@@ -1,0 +1,17 @@
+//! The registration authority: who may have a certificate.
+//!
+//! Design (see `ARCHITECTURE.md` §1, §3): this crate authenticates requests and never holds a
+//! CA signing key. It owns JOSE: provisioner keys are JSON Web Keys, and a JWK provisioner's
+//! private key travels encrypted as a JWE exactly as step-ca stores it (`encryptedKey`,
+//! PBES2-HS256+A128KW with A256GCM), so step clients can fetch and decrypt it. Token
+//! verification, claims, templates and policy arrive with the online CA.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod jwe;
+mod jwk;
+
+pub use error::Error;
+pub use jwe::{JWE_PBKDF2_ITERATIONS, decrypt_jwe, encrypt_jwe};
+pub use jwk::{ProvisionerKey, thumbprint};

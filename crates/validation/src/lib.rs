@@ -1,0 +1,1 @@
+//! The validation authority (placeholder until path validation lands in this crate).
