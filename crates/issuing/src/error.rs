@@ -33,6 +33,9 @@ pub enum Error {
     /// The issuer certificate cannot sign certificates.
     #[error("the issuer cannot sign certificates: {0}")]
     NotACa(String),
+    /// The certificate does not chain to the expected issuer.
+    #[error("{0}")]
+    Chain(String),
     /// A name that cannot appear in a certificate.
     #[error("invalid name '{name}': {reason}")]
     InvalidName {
@@ -62,7 +65,7 @@ impl Error {
             | Error::Validity(_) => ErrorKind::Malformed,
             Error::PasswordRequired | Error::WrongPassword => ErrorKind::Unauthorized,
             Error::CsrSignature => ErrorKind::BadCsr,
-            Error::NotACa(_) => ErrorKind::Forbidden,
+            Error::NotACa(_) | Error::Chain(_) => ErrorKind::Forbidden,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

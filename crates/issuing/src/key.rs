@@ -120,6 +120,10 @@ impl PrivateKey {
             other => rcgen::KeyPair::generate_for(other.rcgen_algorithm()),
         }
         .map_err(|e| Error::internal(format!("key generation failed: {e}")))?;
+        if key_type == KeyType::Ed25519 {
+            // Normalise through import, which writes the PKCS#8 v1 form every tool reads.
+            return Self::from_pkcs8(key.serialized_der());
+        }
         Ok(PrivateKey { key, key_type })
     }
 
@@ -214,6 +218,17 @@ impl PrivateKey {
                 rsa_type(rsa.public_modulus_len())?
             }
             other => return Err(Error::UnsupportedKey(format!("algorithm {other}"))),
+        };
+        // aws-lc-rs writes Ed25519 keys as PKCS#8 v2 (RFC 5958, with the public key), which
+        // OpenSSL 3.0 cannot read; store the v1 form (RFC 5208) instead.
+        let v1;
+        let der = if key_type == KeyType::Ed25519 {
+            let kp = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+                .map_err(|e| Error::KeyFormat(format!("bad Ed25519 key ({e})")))?;
+            v1 = kp.to_pkcs8v1().map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
+            v1.as_ref()
+        } else {
+            der
         };
         let pkcs8 = rustls_pki_types_der(der);
         let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, key_type.rcgen_algorithm())

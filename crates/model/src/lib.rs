@@ -16,7 +16,8 @@ mod time_spec;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
-    CaConfig, Claims, ConfigError, DbConfig, DefaultsConfig, Jwk, JwkProvisioner, Provisioner,
+    Authority, CaConfig, Claims, ConfigError, DbConfig, DefaultsConfig, Jwk, JwkProvisioner,
+    Provisioner,
 };
 pub use error::ErrorKind;
 pub use profile::Profile;

@@ -1,0 +1,352 @@
+//! The command-line interface (clap derive). Every prompt has a flag; prompts appear only on
+//! a terminal.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Vouch: a private certificate authority and certificate manager.
+#[derive(Debug, Parser)]
+#[command(name = "vouch", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new PKI (root, intermediate, first provisioner, config, database) in $VOUCH_HOME.
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(Box<InitArgs>),
+    /// Offline certificate tools: create, sign, inspect, fingerprint, verify.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Offline private key tools.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manage a CA.
+    #[command(subcommand)]
+    Ca(CaCommand),
+}
+
+const INIT_EXAMPLES: &str = "Examples:
+  vouch init --name Acme --dns ca.acme.test --address 127.0.0.1:9443 \\
+      --provisioner admin@acme.test --password-file pw.txt
+  vouch init ... --root existing_root.crt --key existing_root.key --root-password-file rootpw.txt
+  vouch init ... --external-root root.crt      # then: vouch ca install-intermediate signed.crt";
+
+/// Key types for `vouch init`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InitKeyType {
+    /// ECDSA P-256 (default).
+    #[value(name = "ec-p256")]
+    EcP256,
+    /// ECDSA P-384.
+    #[value(name = "ec-p384")]
+    EcP384,
+    /// Ed25519.
+    #[value(name = "ed25519")]
+    Ed25519,
+    /// RSA 2048.
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    /// RSA 3072.
+    #[value(name = "rsa-3072")]
+    Rsa3072,
+    /// RSA 4096.
+    #[value(name = "rsa-4096")]
+    Rsa4096,
+}
+
+/// `vouch init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The PKI's name: certificates are "NAME Root CA" and "NAME Intermediate CA".
+    #[arg(long)]
+    pub name: Option<String>,
+    /// DNS names or IPs of the CA, comma-separated (SANs of its TLS certificate, token audiences).
+    #[arg(long, value_delimiter = ',')]
+    pub dns: Vec<String>,
+    /// Address the CA listens on, host:port (e.g. 127.0.0.1:9443 or :443).
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Name of the first (JWK) provisioner, e.g. an e-mail address.
+    #[arg(long)]
+    pub provisioner: Option<String>,
+    /// File holding the password that encrypts the CA keys.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// File holding the provisioner key's password (default: the CA key password).
+    #[arg(long, value_name = "FILE")]
+    pub provisioner_password_file: Option<PathBuf>,
+    /// Key type of the generated CA keys.
+    #[arg(long, value_enum, default_value = "ec-p256")]
+    pub key_type: InitKeyType,
+    /// Use this existing root certificate (PEM or DER) instead of creating one.
+    #[arg(long, value_name = "ROOT_CRT", requires = "key", conflicts_with = "external_root")]
+    pub root: Option<PathBuf>,
+    /// The existing root's private key (PKCS#1, PKCS#8 or SEC1; PEM or DER). Not kept.
+    #[arg(long, value_name = "ROOT_KEY", requires = "root")]
+    pub key: Option<PathBuf>,
+    /// File holding the existing root key's password, when it is encrypted.
+    #[arg(long, value_name = "FILE", requires = "root")]
+    pub root_password_file: Option<PathBuf>,
+    /// Only create the intermediate key and a CSR for an outside CA whose root is ROOT_CRT.
+    #[arg(long, value_name = "ROOT_CRT")]
+    pub external_root: Option<PathBuf>,
+    /// Replace an existing PKI in $VOUCH_HOME.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `vouch cert ...`.
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Create a key and a certificate (or a CSR with --csr).
+    #[command(after_help = CREATE_EXAMPLES)]
+    Create(Box<CreateArgs>),
+    /// Sign a CSR with a CA certificate and key; prints the certificate (PEM) to stdout.
+    #[command(after_help = "Example:\n  vouch cert sign web.csr intermediate.crt intermediate.key --ca-password-file pw.txt > web.crt")]
+    Sign(SignArgs),
+    /// Show certificates (every one of a chain), CSRs and CRLs, PEM or DER.
+    #[command(after_help = "Examples:\n  vouch cert inspect chain.pem\n  vouch cert inspect ca.crl --format json")]
+    Inspect {
+        /// The file.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print the SHA-256 fingerprint of each certificate in a file.
+    #[command(after_help = "Example:\n  vouch cert fingerprint root_ca.crt")]
+    Fingerprint {
+        /// The file (PEM or DER).
+        file: PathBuf,
+        /// Digest.
+        #[arg(long, value_enum, default_value = "sha256")]
+        algorithm: Digest,
+    },
+    /// Validate a certificate's path to a trusted root (rustls-webpki).
+    #[command(after_help = "Example:\n  vouch cert verify web.crt --roots root_ca.crt --intermediates intermediate_ca.crt --host web.internal")]
+    Verify {
+        /// The end-entity certificate (the first certificate of the file; the rest count as intermediates).
+        crt: PathBuf,
+        /// Trusted roots (PEM bundle or DER).
+        #[arg(long, value_name = "FILE")]
+        roots: PathBuf,
+        /// Untrusted intermediates (PEM bundle or DER).
+        #[arg(long, value_name = "FILE")]
+        intermediates: Option<PathBuf>,
+        /// DNS name or IP the certificate must be valid for.
+        #[arg(long)]
+        host: Option<String>,
+        /// Check for TLS client use instead of server use.
+        #[arg(long)]
+        client: bool,
+    },
+}
+
+const CREATE_EXAMPLES: &str = "Examples:
+  vouch cert create 'Acme Root CA' root.crt root.key --profile root-ca --password-file pw.txt
+  vouch cert create 'Acme Issuing CA' int.crt int.key --profile intermediate-ca \\
+      --ca root.crt --ca-key root.key --ca-password-file pw.txt --password-file pw.txt
+  vouch cert create web.internal web.crt web.key --ca int.crt --ca-key int.key \\
+      --ca-password-file pw.txt --san web.internal --san 10.0.0.5 --not-after 720h --no-password --insecure
+  vouch cert create web.internal web.csr web.key --csr --no-password --insecure
+  vouch cert create --from-json kube-apiserver-csr.json apiserver.crt apiserver.key \\
+      --ca ca.crt --ca-key ca.key --ca-password-file pw.txt --no-password --insecure";
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// Fingerprint digests.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Digest {
+    /// SHA-256.
+    Sha256,
+    /// SHA-1 (legacy tools only).
+    Sha1,
+}
+
+/// Certificate profiles.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ProfileArg {
+    /// End-entity TLS certificate (serverAuth + clientAuth).
+    Leaf,
+    /// CA that issues leaves (pathlen 0).
+    IntermediateCa,
+    /// Self-signed root CA (pathlen 1).
+    RootCa,
+    /// Self-signed end-entity certificate.
+    SelfSigned,
+}
+
+/// Key type families (`--kty`).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Kty {
+    /// Elliptic curve (P-256, P-384).
+    #[value(name = "EC", alias = "ec")]
+    Ec,
+    /// RSA.
+    #[value(name = "RSA", alias = "rsa")]
+    Rsa,
+    /// Octet key pair (Ed25519).
+    #[value(name = "OKP", alias = "okp")]
+    Okp,
+}
+
+/// Curves (`--curve`).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Curve {
+    /// NIST P-256.
+    #[value(name = "P-256")]
+    P256,
+    /// NIST P-384.
+    #[value(name = "P-384")]
+    P384,
+    /// Ed25519.
+    #[value(name = "Ed25519")]
+    Ed25519,
+}
+
+/// `vouch cert create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// SUBJECT CRT_FILE KEY_FILE, or CRT_FILE KEY_FILE with --from-json.
+    #[arg(num_args = 2..=3, required = true, value_name = "SUBJECT CRT_FILE KEY_FILE")]
+    pub args: Vec<String>,
+    /// Read subject, names and key parameters from a cfssl JSON CSR file.
+    #[arg(long, value_name = "CSR_JSON")]
+    pub from_json: Option<PathBuf>,
+    /// Certificate profile.
+    #[arg(long, value_enum, default_value = "leaf")]
+    pub profile: ProfileArg,
+    /// Write a PKCS#10 certificate request to CRT_FILE instead of a certificate.
+    #[arg(long, conflicts_with_all = ["ca", "ca_key"])]
+    pub csr: bool,
+    /// Issuer certificate.
+    #[arg(long, value_name = "CA_CRT", requires = "ca_key")]
+    pub ca: Option<PathBuf>,
+    /// Issuer private key.
+    #[arg(long, value_name = "CA_KEY", requires = "ca")]
+    pub ca_key: Option<PathBuf>,
+    /// File holding the issuer key's password.
+    #[arg(long, value_name = "FILE")]
+    pub ca_password_file: Option<PathBuf>,
+    /// Subject alternative name (DNS name, IP, e-mail or URI; typed automatically). Repeatable.
+    #[arg(long = "san", value_name = "NAME")]
+    pub sans: Vec<String>,
+    /// Key type family.
+    #[arg(long, value_enum)]
+    pub kty: Option<Kty>,
+    /// Curve for EC and OKP keys.
+    #[arg(long, value_enum)]
+    pub curve: Option<Curve>,
+    /// RSA modulus size.
+    #[arg(long, value_parser = ["2048", "3072", "4096"])]
+    pub size: Option<String>,
+    /// Start of validity: RFC 3339 or a duration from now (e.g. -5m).
+    #[arg(long, value_name = "TIME")]
+    pub not_before: Option<String>,
+    /// End of validity: RFC 3339 or a duration from now (24h, 90d).
+    #[arg(long, value_name = "TIME")]
+    pub not_after: Option<String>,
+    /// File holding the password that encrypts the new key.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_password")]
+    pub password_file: Option<PathBuf>,
+    /// Write the new key unencrypted (requires --insecure).
+    #[arg(long, requires = "insecure")]
+    pub no_password: bool,
+    /// Confirm an insecure choice such as --no-password.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `vouch cert sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The certificate request (PEM or DER).
+    pub csr_file: PathBuf,
+    /// Issuer certificate.
+    pub ca_crt: PathBuf,
+    /// Issuer private key.
+    pub ca_key: PathBuf,
+    /// Certificate profile.
+    #[arg(long, value_enum, default_value = "leaf")]
+    pub profile: ProfileArg,
+    /// End of validity: RFC 3339 or a duration from now (default 24h for leaves, 10 years for CAs).
+    #[arg(long, value_name = "TIME")]
+    pub not_after: Option<String>,
+    /// File holding the issuer key's password.
+    #[arg(long, value_name = "FILE")]
+    pub ca_password_file: Option<PathBuf>,
+}
+
+/// `vouch key ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print the public key (PEM) of a private key.
+    #[command(after_help = "Example:\n  vouch key public web.key --password-file pw.txt")]
+    Public {
+        /// The private key.
+        key: PathBuf,
+        /// File holding the key's password, when it is encrypted.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Describe a private or public key.
+    #[command(after_help = "Example:\n  vouch key inspect web.key --password-file pw.txt")]
+    Inspect {
+        /// The key.
+        key: PathBuf,
+        /// File holding the key's password, when it is encrypted.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Change (or set, or remove) a private key's password, in place.
+    #[command(after_help = "Example:\n  vouch key change-pass web.key --password-file old.txt --new-password-file new.txt")]
+    ChangePass {
+        /// The private key.
+        key: PathBuf,
+        /// File holding the current password (when encrypted).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// File holding the new password.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_password")]
+        new_password_file: Option<PathBuf>,
+        /// Store the key unencrypted (requires --insecure).
+        #[arg(long, requires = "insecure")]
+        no_password: bool,
+        /// Confirm --no-password.
+        #[arg(long)]
+        insecure: bool,
+    },
+}
+
+/// `vouch ca ...`.
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Install the intermediate certificate an outside CA signed (after `vouch init --external-root`).
+    #[command(after_help = "Example:\n  vouch ca install-intermediate intermediate_ca.crt")]
+    InstallIntermediate {
+        /// The signed intermediate certificate (PEM or DER).
+        signed_crt: PathBuf,
+        /// Replace an intermediate that is already installed.
+        #[arg(long)]
+        force: bool,
+    },
+}
