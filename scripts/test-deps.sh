@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what the test suite needs on a fresh Debian machine, and nothing when it is there:
+# openssl (verifier), PostgreSQL (the HA store's contract tests), and pkilint (RFC 5280 linter,
+# from PyPI in a venv under /var/tmp/vouch-tools). Safe to run repeatedly.
+set -euo pipefail
+
+TOOLS="${VOUCH_TOOLS_DIR:-/var/tmp/vouch-tools}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+need_apt=()
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "test-deps: installing ${need_apt[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+  # Debian starts a cluster on install; the tests run their own throwaway clusters.
+  $SUDO pg_ctlcluster --help >/dev/null 2>&1 && $SUDO sh -c 'for c in /etc/postgresql/*/*; do [ -d "$c" ] && pg_ctlcluster "$(basename "$(dirname "$c")")" "$(basename "$c")" stop || true; done' || true
+fi
+
+if [ ! -x "$TOOLS/venv/bin/lint_pkix_cert" ]; then
+  echo "test-deps: installing pkilint into $TOOLS/venv" >&2
+  mkdir -p "$TOOLS"
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check pkilint
+fi
+"$TOOLS/venv/bin/lint_pkix_cert" --help >/dev/null
