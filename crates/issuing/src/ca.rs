@@ -31,7 +31,9 @@ impl CaCertificate {
         let (rest, cert) = X509Certificate::from_der(&der)
             .map_err(|e| Error::CertificateFormat(format!("bad X.509 structure ({e})")))?;
         if !rest.is_empty() {
-            return Err(Error::CertificateFormat("trailing data after the certificate".into()));
+            return Err(Error::CertificateFormat(
+                "trailing data after the certificate".into(),
+            ));
         }
         let bc = cert
             .basic_constraints()
@@ -39,7 +41,8 @@ impl CaCertificate {
         let ku = cert
             .key_usage()
             .map_err(|e| Error::CertificateFormat(format!("bad keyUsage ({e})")))?;
-        let (is_ca, path_len) = bc.map_or((false, None), |b| (b.value.ca, b.value.path_len_constraint));
+        let (is_ca, path_len) =
+            bc.map_or((false, None), |b| (b.value.ca, b.value.path_len_constraint));
         // Without keyUsage a CA may sign (RFC 5280 §4.2.1.3 makes it optional).
         let can_sign_certs = ku.is_none_or(|k| k.value.key_cert_sign());
         let self_signed = cert.subject().as_raw() == cert.issuer().as_raw()
@@ -90,16 +93,28 @@ impl CaCertificate {
     /// currently valid, and (when a CA is to be issued under it) a path length that allows it.
     pub fn check_can_issue(&self, now: OffsetDateTime, issuing_a_ca: bool) -> Result<(), Error> {
         if !self.is_ca {
-            return Err(Error::NotACa(format!("'{}' is not a CA (basicConstraints cA is not true)", self.subject)));
+            return Err(Error::NotACa(format!(
+                "'{}' is not a CA (basicConstraints cA is not true)",
+                self.subject
+            )));
         }
         if !self.can_sign_certs {
-            return Err(Error::NotACa(format!("'{}' lacks the keyCertSign key usage", self.subject)));
+            return Err(Error::NotACa(format!(
+                "'{}' lacks the keyCertSign key usage",
+                self.subject
+            )));
         }
         if now > self.not_after {
-            return Err(Error::NotACa(format!("'{}' expired on {}", self.subject, self.not_after)));
+            return Err(Error::NotACa(format!(
+                "'{}' expired on {}",
+                self.subject, self.not_after
+            )));
         }
         if now < self.not_before {
-            return Err(Error::NotACa(format!("'{}' is not valid before {}", self.subject, self.not_before)));
+            return Err(Error::NotACa(format!(
+                "'{}' is not valid before {}",
+                self.subject, self.not_before
+            )));
         }
         if issuing_a_ca && self.path_len == Some(0) {
             return Err(Error::NotACa(format!(
@@ -122,17 +137,23 @@ pub fn check_ca_key_pair(cert: &CaCertificate, key: &PrivateKey) -> Result<(), E
 
 /// The DER of the first certificate in PEM or DER input.
 pub(crate) fn first_certificate_der(data: &[u8]) -> Result<Vec<u8>, Error> {
-    match std::str::from_utf8(data).ok().filter(|t| t.contains("-----BEGIN ")) {
+    match std::str::from_utf8(data)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN "))
+    {
         Some(text) => {
-            let blocks =
-                pem::parse_many(text).map_err(|e| Error::CertificateFormat(format!("bad PEM ({e})")))?;
+            let blocks = pem::parse_many(text)
+                .map_err(|e| Error::CertificateFormat(format!("bad PEM ({e})")))?;
             let tags: Vec<String> = blocks.iter().map(|b| b.tag().to_owned()).collect();
             blocks
                 .into_iter()
                 .find(|p| p.tag() == "CERTIFICATE")
                 .map(pem::Pem::into_contents)
                 .ok_or_else(|| {
-                    Error::CertificateFormat(format!("PEM holds {} and no CERTIFICATE", tags.join(", ")))
+                    Error::CertificateFormat(format!(
+                        "PEM holds {} and no CERTIFICATE",
+                        tags.join(", ")
+                    ))
                 })
         }
         None if data.first() == Some(&0x30) => Ok(data.to_vec()),
@@ -157,7 +178,10 @@ impl CaCertificate {
             )));
         }
         me.verify_signature(Some(parent.public_key())).map_err(|_| {
-            Error::Chain(format!("the signature of '{}' does not verify with the key of '{}'", self.subject, issuer.subject))
+            Error::Chain(format!(
+                "the signature of '{}' does not verify with the key of '{}'",
+                self.subject, issuer.subject
+            ))
         })
     }
 }

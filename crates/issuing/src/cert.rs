@@ -61,12 +61,19 @@ pub fn issue_certificate(
         return Err(Error::internal(format!(
             "profile {} {} an issuer",
             spec.profile,
-            if issuer.is_none() { "needs" } else { "cannot have" }
+            if issuer.is_none() {
+                "needs"
+            } else {
+                "cannot have"
+            }
         )));
     }
     let mut not_after = spec.not_after;
     if let Some(ca) = issuer {
-        ca.check_can_issue(spec.not_before.max(OffsetDateTime::now_utc()), spec.profile.is_ca())?;
+        ca.check_can_issue(
+            spec.not_before.max(OffsetDateTime::now_utc()),
+            spec.profile.is_ca(),
+        )?;
         if ca.spki_der() != signer.public_key_der().as_slice()
             && !spki_matches_raw(ca.spki_der(), signer.public_key_raw())
         {
@@ -86,7 +93,11 @@ pub fn issue_certificate(
     let serial = random_serial()?;
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name = spec.subject.0.clone();
-    params.subject_alt_names = spec.sans.iter().map(San::to_rcgen).collect::<Result<_, _>>()?;
+    params.subject_alt_names = spec
+        .sans
+        .iter()
+        .map(San::to_rcgen)
+        .collect::<Result<_, _>>()?;
     params.not_before = spec.not_before;
     params.not_after = not_after;
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
@@ -102,8 +113,10 @@ pub fn issue_certificate(
             if subject_key_type.is_rsa() {
                 params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
             }
-            params.extended_key_usages =
-                vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+            params.extended_key_usages = vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ];
         }
     }
 
@@ -111,8 +124,9 @@ pub fn issue_certificate(
     let cert = match issuer {
         None => params.self_signed(&rcgen_signer),
         Some(ca) => {
-            let issuer = rcgen::Issuer::from_ca_cert_der(&CertificateDer::from(ca.der()), &rcgen_signer)
-                .map_err(|e| Error::CertificateFormat(format!("issuer certificate: {e}")))?;
+            let issuer =
+                rcgen::Issuer::from_ca_cert_der(&CertificateDer::from(ca.der()), &rcgen_signer)
+                    .map_err(|e| Error::CertificateFormat(format!("issuer certificate: {e}")))?;
             let subject_key = rcgen::SubjectPublicKeyInfo::from_der(subject_spki_der)
                 .map_err(|e| Error::UnsupportedKey(e.to_string()))?;
             params.signed_by(&subject_key, &issuer)

@@ -38,14 +38,19 @@ pub fn create_csr(subject: &Dn, sans: &[San], key: &PrivateKey) -> Result<Vec<u8
 /// Parse a CSR (PEM or DER) and verify its self-signature. Requested extensions other than
 /// subjectAltName are ignored: the profile, not the requester, decides them.
 pub fn verify_csr(data: &[u8]) -> Result<VerifiedCsr, Error> {
-    let der = match std::str::from_utf8(data).ok().filter(|t| t.contains("-----BEGIN ")) {
+    let der = match std::str::from_utf8(data)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN "))
+    {
         Some(text) => {
-            let blocks = pem::parse_many(text)
-                .map_err(|e| Error::CsrFormat(format!("bad PEM ({e})")))?;
+            let blocks =
+                pem::parse_many(text).map_err(|e| Error::CsrFormat(format!("bad PEM ({e})")))?;
             let block = blocks
                 .into_iter()
                 .find(|p| p.tag() == "CERTIFICATE REQUEST" || p.tag() == "NEW CERTIFICATE REQUEST")
-                .ok_or_else(|| Error::CsrFormat("no CERTIFICATE REQUEST block in the PEM".into()))?;
+                .ok_or_else(|| {
+                    Error::CsrFormat("no CERTIFICATE REQUEST block in the PEM".into())
+                })?;
             block.into_contents()
         }
         None => data.to_vec(),
@@ -71,7 +76,10 @@ pub fn verify_csr(data: &[u8]) -> Result<VerifiedCsr, Error> {
     let spki_der = info.subject_pki.raw.to_vec();
     let key = describe_public_key(&spki_der)?;
     if key.key_type.is_none() {
-        return Err(Error::UnsupportedKey(format!("CSR key: {}", key.description)));
+        return Err(Error::UnsupportedKey(format!(
+            "CSR key: {}",
+            key.description
+        )));
     }
     Ok(VerifiedCsr {
         subject_text: info.subject.to_string(),
@@ -88,11 +96,15 @@ fn san_from_general(name: &GeneralName<'_>) -> Result<San, Error> {
         GeneralName::DNSName(s) | GeneralName::RFC822Name(s) | GeneralName::URI(s) => s.parse(),
         GeneralName::IPAddress(bytes) => match bytes.len() {
             4 => {
-                let b: [u8; 4] = (*bytes).try_into().map_err(|_| Error::CsrFormat("IP".into()))?;
+                let b: [u8; 4] = (*bytes)
+                    .try_into()
+                    .map_err(|_| Error::CsrFormat("IP".into()))?;
                 Ok(San::Ip(b.into()))
             }
             16 => {
-                let b: [u8; 16] = (*bytes).try_into().map_err(|_| Error::CsrFormat("IP".into()))?;
+                let b: [u8; 16] = (*bytes)
+                    .try_into()
+                    .map_err(|_| Error::CsrFormat("IP".into()))?;
                 Ok(San::Ip(b.into()))
             }
             n => Err(Error::CsrFormat(format!("an IP address SAN of {n} bytes"))),

@@ -4,7 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair,
+};
 use rcgen::PublicKeyData;
 use x509_parser::prelude::FromDer;
 use zeroize::Zeroizing;
@@ -225,7 +227,9 @@ impl PrivateKey {
         let der = if key_type == KeyType::Ed25519 {
             let kp = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
                 .map_err(|e| Error::KeyFormat(format!("bad Ed25519 key ({e})")))?;
-            v1 = kp.to_pkcs8v1().map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
+            v1 = kp
+                .to_pkcs8v1()
+                .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
             v1.as_ref()
         } else {
             der
@@ -247,7 +251,10 @@ impl PrivateKey {
     }
 
     fn from_sec1(der: &[u8]) -> Result<Self, Error> {
-        for alg in [&ECDSA_P256_SHA256_ASN1_SIGNING, &ECDSA_P384_SHA384_ASN1_SIGNING] {
+        for alg in [
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            &ECDSA_P384_SHA384_ASN1_SIGNING,
+        ] {
             if let Ok(kp) = EcdsaKeyPair::from_private_key_der(alg, der) {
                 let pkcs8 = kp
                     .to_pkcs8v1()
@@ -273,7 +280,10 @@ impl PrivateKey {
     /// PEM for a file: `ENCRYPTED PRIVATE KEY` under `password`, or `PRIVATE KEY` when `None`.
     pub fn to_pem(&self, password: Option<&[u8]>) -> Result<Zeroizing<String>, Error> {
         let pem = match password {
-            Some(pw) => crate::to_pem("ENCRYPTED PRIVATE KEY", &pbes2::encrypt(&self.pkcs8_der(), pw)?),
+            Some(pw) => crate::to_pem(
+                "ENCRYPTED PRIVATE KEY",
+                &pbes2::encrypt(&self.pkcs8_der(), pw)?,
+            ),
             None => crate::to_pem("PRIVATE KEY", &self.pkcs8_der()),
         };
         Ok(Zeroizing::new(pem))
@@ -309,7 +319,8 @@ impl Signer for PrivateKey {
         self.key.subject_public_key_info()
     }
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
-        rcgen::SigningKey::sign(&self.key, message).map_err(|e| Error::internal(format!("signing failed: {e}")))
+        rcgen::SigningKey::sign(&self.key, message)
+            .map_err(|e| Error::internal(format!("signing failed: {e}")))
     }
 }
 
@@ -318,9 +329,12 @@ fn rustls_pki_types_der(der: &[u8]) -> rustls_pki_types::PrivatePkcs8KeyDer<'_> 
 }
 
 fn rsa_type(modulus_bytes: usize) -> Result<KeyType, Error> {
-    let bits = u32::try_from(modulus_bytes * 8).map_err(|_| Error::UnsupportedKey("RSA size".into()))?;
+    let bits =
+        u32::try_from(modulus_bytes * 8).map_err(|_| Error::UnsupportedKey("RSA size".into()))?;
     if bits < 2048 {
-        return Err(Error::UnsupportedKey(format!("RSA {bits} is too small (minimum 2048)")));
+        return Err(Error::UnsupportedKey(format!(
+            "RSA {bits} is too small (minimum 2048)"
+        )));
     }
     Ok(KeyType::Rsa(bits))
 }
@@ -373,7 +387,8 @@ pub fn describe_public_key(spki_der: &[u8]) -> Result<PublicKeyInfo, Error> {
         },
         _ => None,
     };
-    let description = key_type.map_or_else(|| format!("unsupported algorithm {alg}"), |k| k.to_string());
+    let description =
+        key_type.map_or_else(|| format!("unsupported algorithm {alg}"), |k| k.to_string());
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, spki_der);
     Ok(PublicKeyInfo {
         key_type,
@@ -384,10 +399,12 @@ pub fn describe_public_key(spki_der: &[u8]) -> Result<PublicKeyInfo, Error> {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -396,7 +413,12 @@ mod tests {
 
     #[test]
     fn generate_export_import_every_type() {
-        for kt in [KeyType::EcP256, KeyType::EcP384, KeyType::Ed25519, KeyType::Rsa(2048)] {
+        for kt in [
+            KeyType::EcP256,
+            KeyType::EcP384,
+            KeyType::Ed25519,
+            KeyType::Rsa(2048),
+        ] {
             let key = PrivateKey::generate(kt).unwrap();
             let plain = key.to_pem(None).unwrap();
             let back = PrivateKey::from_bytes(plain.as_bytes(), None).unwrap();
@@ -413,7 +435,10 @@ mod tests {
         let pem = key.to_pem(Some(b"secret")).unwrap();
         assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
         assert!(PrivateKey::is_encrypted(pem.as_bytes()));
-        assert!(matches!(PrivateKey::from_bytes(pem.as_bytes(), None), Err(Error::PasswordRequired)));
+        assert!(matches!(
+            PrivateKey::from_bytes(pem.as_bytes(), None),
+            Err(Error::PasswordRequired)
+        ));
         assert!(matches!(
             PrivateKey::from_bytes(pem.as_bytes(), Some(b"nope")),
             Err(Error::WrongPassword)
@@ -424,7 +449,12 @@ mod tests {
 
     #[test]
     fn garbage_is_a_clear_error() {
-        for bad in [&b""[..], b"hello", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", &[0x30, 0x03, 0x02, 0x01]] {
+        for bad in [
+            &b""[..],
+            b"hello",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            &[0x30, 0x03, 0x02, 0x01],
+        ] {
             let err = PrivateKey::from_bytes(bad, None).unwrap_err();
             assert!(matches!(err, Error::KeyFormat(_)), "{err:?}");
         }

@@ -32,9 +32,15 @@ impl FromStr for San {
             return Err(invalid("empty"));
         }
         if !s.is_ascii() {
-            return Err(invalid("names must be ASCII (use punycode for internationalised domains)"));
+            return Err(invalid(
+                "names must be ASCII (use punycode for internationalised domains)",
+            ));
         }
-        if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        if let Ok(ip) = s
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
             return Ok(San::Ip(ip));
         }
         if s.contains("://") || s.starts_with("urn:") {
@@ -49,7 +55,7 @@ impl FromStr for San {
             }
             return Ok(San::Email(s.to_owned()));
         }
-        validate_dns(s).map_err(|r| invalid(r))?;
+        validate_dns(s).map_err(invalid)?;
         Ok(San::Dns(s.to_ascii_lowercase()))
     }
 }
@@ -66,7 +72,10 @@ fn validate_dns(name: &str) -> Result<(), &'static str> {
         if label.len() > 63 {
             return Err("label longer than 63 characters");
         }
-        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err("only letters, digits, '-' and '_' are allowed in DNS labels");
         }
         if label.starts_with('-') || label.ends_with('-') {
@@ -139,13 +148,19 @@ impl Subject {
             }
             let printable = rcgen::string::PrintableString::try_from(c.to_ascii_uppercase())
                 .map_err(|e| Error::internal(e.to_string()))?;
-            dn.push(rcgen::DnType::CountryName, rcgen::DnValue::PrintableString(printable));
+            dn.push(
+                rcgen::DnType::CountryName,
+                rcgen::DnValue::PrintableString(printable),
+            );
         }
         let fields = [
             (rcgen::DnType::StateOrProvinceName, &self.province),
             (rcgen::DnType::LocalityName, &self.locality),
             (rcgen::DnType::OrganizationName, &self.organization),
-            (rcgen::DnType::OrganizationalUnitName, &self.organizational_unit),
+            (
+                rcgen::DnType::OrganizationalUnitName,
+                &self.organizational_unit,
+            ),
             (rcgen::DnType::CommonName, &self.common_name),
         ];
         for (ty, value) in fields {
@@ -175,7 +190,10 @@ mod tests {
         assert_eq!(t("10.0.0.1"), San::Ip("10.0.0.1".parse().unwrap()));
         assert_eq!(t("::1"), San::Ip("::1".parse().unwrap()));
         assert_eq!(t("ops@example.com"), San::Email("ops@example.com".into()));
-        assert_eq!(t("spiffe://example.org/web"), San::Uri("spiffe://example.org/web".into()));
+        assert_eq!(
+            t("spiffe://example.org/web"),
+            San::Uri("spiffe://example.org/web".into())
+        );
         assert_eq!(t("urn:uuid:0f3c"), San::Uri("urn:uuid:0f3c".into()));
         for bad in ["", "a..b", "-a.com", "a b.com", "ü.com", "@x", "x@"] {
             assert!(bad.parse::<San>().is_err(), "{bad}");
@@ -228,9 +246,9 @@ impl Dn {
                 Tag::PrintableString => rcgen::DnValue::PrintableString(
                     rcgen::string::PrintableString::try_from(text).map_err(bad)?,
                 ),
-                Tag::Ia5String => {
-                    rcgen::DnValue::Ia5String(rcgen::string::Ia5String::try_from(text).map_err(bad)?)
-                }
+                Tag::Ia5String => rcgen::DnValue::Ia5String(
+                    rcgen::string::Ia5String::try_from(text).map_err(bad)?,
+                ),
                 Tag::TeletexString => rcgen::DnValue::TeletexString(
                     rcgen::string::TeletexString::try_from(text).map_err(bad)?,
                 ),

@@ -90,7 +90,9 @@ pub(crate) fn decrypt(der: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>,
         Pbkdf2Prf::HmacWithSha384 => pbkdf2::PBKDF2_HMAC_SHA384,
         Pbkdf2Prf::HmacWithSha512 => pbkdf2::PBKDF2_HMAC_SHA512,
         _ => {
-            return Err(Error::UnsupportedKey("PBKDF2 with an unsupported PRF".into()));
+            return Err(Error::UnsupportedKey(
+                "PBKDF2 with an unsupported PRF".into(),
+            ));
         }
     };
     let (alg, key_len, iv) = match params.encryption {
@@ -109,12 +111,14 @@ pub(crate) fn decrypt(der: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>,
             kdf.iteration_count
         )));
     }
-    let iterations =
-        NonZeroU32::new(kdf.iteration_count).ok_or_else(|| Error::KeyFormat("zero PBKDF2 iterations".into()))?;
+    let iterations = NonZeroU32::new(kdf.iteration_count)
+        .ok_or_else(|| Error::KeyFormat("zero PBKDF2 iterations".into()))?;
     if let Some(len) = kdf.key_length
         && usize::from(len) != key_len
     {
-        return Err(Error::KeyFormat("PBKDF2 key length does not match the cipher".into()));
+        return Err(Error::KeyFormat(
+            "PBKDF2 key length does not match the cipher".into(),
+        ));
     }
     let mut key = Zeroizing::new(vec![0u8; key_len]);
     pbkdf2::derive(prf, iterations, kdf.salt.as_ref(), password, key.as_mut());
@@ -141,7 +145,10 @@ mod tests {
         let plain = b"0123456789 some private key bytes".to_vec();
         let enc = encrypt(&plain, b"hunter2").unwrap();
         assert!(is_encrypted_pkcs8(&enc));
-        assert_eq!(decrypt(&enc, b"hunter2").unwrap().as_slice(), plain.as_slice());
+        assert_eq!(
+            decrypt(&enc, b"hunter2").unwrap().as_slice(),
+            plain.as_slice()
+        );
         // A wrong password either fails the padding check or yields different bytes.
         match decrypt(&enc, b"wrong") {
             Err(Error::WrongPassword) => {}

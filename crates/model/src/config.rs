@@ -72,7 +72,10 @@ pub struct Claims {
     #[serde(rename = "maxTLSCertDuration", skip_serializing_if = "Option::is_none")]
     pub max_tls_cert_duration: Option<String>,
     /// Lifetime when the client does not ask (default 24h).
-    #[serde(rename = "defaultTLSCertDuration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "defaultTLSCertDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub default_tls_cert_duration: Option<String>,
     /// Refuse renewals.
     #[serde(skip_serializing_if = "Option::is_none")]

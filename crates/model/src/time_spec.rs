@@ -10,7 +10,9 @@ use time::{Duration, OffsetDateTime};
 
 /// Why a time could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid time '{input}': expected RFC 3339 (2030-01-01T00:00:00Z) or a duration (24h, 90d, 1h30m)")]
+#[error(
+    "invalid time '{input}': expected RFC 3339 (2030-01-01T00:00:00Z) or a duration (24h, 90d, 1h30m)"
+)]
 pub struct TimeSpecError {
     input: String,
 }
@@ -75,9 +77,7 @@ pub fn parse_duration(input: &str) -> Result<Duration, TimeSpecError> {
             _ => return Err(err()),
         };
         let part = unit.checked_mul(i32::try_from(n).map_err(|_| err())?);
-        total = part
-            .and_then(|p| total.checked_add(p))
-            .ok_or_else(err)?;
+        total = part.and_then(|p| total.checked_add(p)).ok_or_else(err)?;
     }
     if !digits.is_empty() {
         return Err(err());
@@ -102,7 +102,9 @@ mod tests {
 
     #[test]
     fn rfc3339() {
-        let t: TimeSpec = "2030-01-02T03:04:05Z".parse().unwrap_or(TimeSpec::In(Duration::ZERO));
+        let t: TimeSpec = "2030-01-02T03:04:05Z"
+            .parse()
+            .unwrap_or(TimeSpec::In(Duration::ZERO));
         assert_eq!(
             t,
             TimeSpec::At(time::macros::datetime!(2030-01-02 03:04:05 UTC))

@@ -45,18 +45,26 @@ struct JsonJwe {
 
 fn random<const N: usize>(rng: &SystemRandom) -> Result<[u8; N], Error> {
     let mut b = [0u8; N];
-    rng.fill(&mut b).map_err(|_| Error::Internal("random number generator failed".into()))?;
+    rng.fill(&mut b)
+        .map_err(|_| Error::Internal("random number generator failed".into()))?;
     Ok(b)
 }
 
-fn derive_kek(alg: &str, password: &[u8], p2s: &[u8], p2c: u32) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn derive_kek(
+    alg: &str,
+    password: &[u8],
+    p2s: &[u8],
+    p2c: u32,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
     let (prf, len) = match alg {
         "PBES2-HS256+A128KW" => (pbkdf2::PBKDF2_HMAC_SHA256, 16),
         "PBES2-HS512+A256KW" => (pbkdf2::PBKDF2_HMAC_SHA512, 32),
         other => return Err(Error::Unsupported(format!("alg {other}"))),
     };
     if p2c > MAX_ITERATIONS {
-        return Err(Error::Unsupported(format!("p2c {p2c} is above {MAX_ITERATIONS}")));
+        return Err(Error::Unsupported(format!(
+            "p2c {p2c} is above {MAX_ITERATIONS}"
+        )));
     }
     let iterations = NonZeroU32::new(p2c).ok_or_else(|| Error::Malformed("p2c is 0".into()))?;
     if p2s.len() < 8 {
@@ -72,7 +80,11 @@ fn derive_kek(alg: &str, password: &[u8], p2s: &[u8], p2c: u32) -> Result<Zeroiz
 }
 
 fn kek_cipher(kek: &[u8]) -> Result<KeyEncryptionKey<key_wrap::AesBlockCipher>, Error> {
-    let cipher = if kek.len() == 16 { &key_wrap::AES_128 } else { &key_wrap::AES_256 };
+    let cipher = if kek.len() == 16 {
+        &key_wrap::AES_128
+    } else {
+        &key_wrap::AES_256
+    };
     KeyEncryptionKey::new(cipher, kek).map_err(|_| Error::Internal("key wrap setup".into()))
 }
 
@@ -86,7 +98,11 @@ fn gcm(enc: &str) -> Result<&'static aws_lc_rs::aead::Algorithm, Error> {
 }
 
 /// Encrypt `plaintext` under `password` as a compact JWE (PBES2-HS256+A128KW, A256GCM).
-pub fn encrypt_jwe(plaintext: &[u8], password: &[u8], content_type: Option<&str>) -> Result<String, Error> {
+pub fn encrypt_jwe(
+    plaintext: &[u8],
+    password: &[u8],
+    content_type: Option<&str>,
+) -> Result<String, Error> {
     let rng = SystemRandom::new();
     let p2s: [u8; 16] = random(&rng)?;
     let header = Header {
@@ -96,7 +112,8 @@ pub fn encrypt_jwe(plaintext: &[u8], password: &[u8], content_type: Option<&str>
         p2c: JWE_PBKDF2_ITERATIONS,
         p2s: B64.encode(p2s),
     };
-    let protected = B64.encode(serde_json::to_vec(&header).map_err(|e| Error::Internal(e.to_string()))?);
+    let protected =
+        B64.encode(serde_json::to_vec(&header).map_err(|e| Error::Internal(e.to_string()))?);
     let kek = derive_kek(&header.alg, password, &p2s, header.p2c)?;
     let cek: Zeroizing<[u8; 32]> = Zeroizing::new(random(&rng)?);
     let mut wrapped = [0u8; 40];
@@ -106,11 +123,16 @@ pub fn encrypt_jwe(plaintext: &[u8], password: &[u8], content_type: Option<&str>
         .to_vec();
     let iv: [u8; 12] = random(&rng)?;
     let key = LessSafeKey::new(
-        UnboundKey::new(&AES_256_GCM, cek.as_ref()).map_err(|_| Error::Internal("AES-GCM key".into()))?,
+        UnboundKey::new(&AES_256_GCM, cek.as_ref())
+            .map_err(|_| Error::Internal("AES-GCM key".into()))?,
     );
     let mut data = plaintext.to_vec();
     let tag = key
-        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(protected.as_bytes()), &mut data)
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(iv),
+            Aad::from(protected.as_bytes()),
+            &mut data,
+        )
         .map_err(|_| Error::Internal("AES-GCM seal failed".into()))?;
     Ok(format!(
         "{protected}.{}.{}.{}.{}",
@@ -129,7 +151,10 @@ pub fn decrypt_jwe(jwe: &str, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, Err
     } else {
         let p: Vec<&str> = jwe.split('.').collect();
         let [protected, encrypted_key, iv, ciphertext, tag] = p.as_slice() else {
-            return Err(Error::Malformed(format!("a compact JWE has 5 parts, not {}", p.len())));
+            return Err(Error::Malformed(format!(
+                "a compact JWE has 5 parts, not {}",
+                p.len()
+            )));
         };
         JsonJwe {
             protected: (*protected).to_owned(),
@@ -139,7 +164,10 @@ pub fn decrypt_jwe(jwe: &str, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, Err
             tag: (*tag).to_owned(),
         }
     };
-    let dec = |what: &str, s: &str| B64.decode(s).map_err(|_| Error::Malformed(format!("{what} is not base64url")));
+    let dec = |what: &str, s: &str| {
+        B64.decode(s)
+            .map_err(|_| Error::Malformed(format!("{what} is not base64url")))
+    };
     let header: Header = serde_json::from_slice(&dec("protected header", &parts.protected)?)
         .map_err(|e| Error::Malformed(format!("protected header: {e}")))?;
     let alg = gcm(&header.enc)?;
@@ -151,7 +179,9 @@ pub fn decrypt_jwe(jwe: &str, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, Err
         .map_err(|_| Error::Decrypt)?
         .len();
     cek.truncate(cek_len);
-    let key = LessSafeKey::new(UnboundKey::new(alg, &cek).map_err(|_| Error::Malformed("content key length".into()))?);
+    let key = LessSafeKey::new(
+        UnboundKey::new(alg, &cek).map_err(|_| Error::Malformed("content key length".into()))?,
+    );
     let nonce = Nonce::try_assume_unique_for_key(&dec("iv", &parts.iv)?)
         .map_err(|_| Error::Malformed("iv must be 12 bytes".into()))?;
     let mut data = Zeroizing::new(dec("ciphertext", &parts.ciphertext)?);
@@ -181,7 +211,13 @@ mod tests {
         assert!(matches!(decrypt_jwe(&jwe, b"nope"), Err(Error::Decrypt)));
         let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
         parts[3] = B64.encode(b"tampered-ciphertext");
-        assert!(matches!(decrypt_jwe(&parts.join("."), b"pw"), Err(Error::Decrypt)));
-        assert!(matches!(decrypt_jwe("a.b", b"pw"), Err(Error::Malformed(_))));
+        assert!(matches!(
+            decrypt_jwe(&parts.join("."), b"pw"),
+            Err(Error::Decrypt)
+        ));
+        assert!(matches!(
+            decrypt_jwe("a.b", b"pw"),
+            Err(Error::Malformed(_))
+        ));
     }
 }

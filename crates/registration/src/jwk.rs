@@ -64,7 +64,9 @@ pub struct ProvisionerKey {
 
 impl fmt::Debug for ProvisionerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProvisionerKey").field("kid", &self.public.kid).finish_non_exhaustive()
+        f.debug_struct("ProvisionerKey")
+            .field("kid", &self.public.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,18 +100,25 @@ impl ProvisionerKey {
 
     /// Load a private JWK (JSON with `d`).
     pub fn from_private_jwk(json: &[u8]) -> Result<Self, Error> {
-        let jwk: PrivateJwk =
-            serde_json::from_slice(json).map_err(|e| Error::Malformed(format!("private JWK: {e}")))?;
+        let jwk: PrivateJwk = serde_json::from_slice(json)
+            .map_err(|e| Error::Malformed(format!("private JWK: {e}")))?;
         if jwk.kty != "EC" || jwk.crv != "P-256" {
-            return Err(Error::Unsupported(format!("{} {} provisioner keys", jwk.kty, jwk.crv)));
+            return Err(Error::Unsupported(format!(
+                "{} {} provisioner keys",
+                jwk.kty, jwk.crv
+            )));
         }
         let dec = |s: &str| Zeroizing::new(B64.decode(s).unwrap_or_default());
         let (x, y, d) = (dec(&jwk.x), dec(&jwk.y), dec(&jwk.d));
         let mut point = vec![4u8];
         point.extend_from_slice(&x);
         point.extend_from_slice(&y);
-        let key = EcdsaKeyPair::from_private_key_and_public_key(&ECDSA_P256_SHA256_FIXED_SIGNING, &d, &point)
-            .map_err(|_| Error::Malformed("private JWK: inconsistent or invalid key".into()))?;
+        let key = EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &d,
+            &point,
+        )
+        .map_err(|_| Error::Malformed("private JWK: inconsistent or invalid key".into()))?;
         Self::from_key_pair(key)
     }
 
@@ -141,12 +150,18 @@ impl ProvisionerKey {
             y: self.public.y.clone().unwrap_or_default(),
             d: B64.encode(d.as_ref()),
         };
-        serde_json::to_string(&jwk).map(Zeroizing::new).map_err(|e| Error::Internal(e.to_string()))
+        serde_json::to_string(&jwk)
+            .map(Zeroizing::new)
+            .map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// The private JWK encrypted under `password` as step-ca's `encryptedKey`.
     pub fn encrypt(&self, password: &[u8]) -> Result<String, Error> {
-        encrypt_jwe(self.private_jwk_json()?.as_bytes(), password, Some("jwk+json"))
+        encrypt_jwe(
+            self.private_jwk_json()?.as_bytes(),
+            password,
+            Some("jwk+json"),
+        )
     }
 }
 
@@ -168,7 +183,10 @@ mod tests {
             n: Some("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".into()),
             e: Some("AQAB".into()),
         };
-        assert_eq!(thumbprint(&jwk).unwrap(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            thumbprint(&jwk).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]
@@ -180,6 +198,9 @@ mod tests {
         assert!(ProvisionerKey::from_encrypted(&jwe, b"bad").is_err());
         let private = key.private_jwk_json().unwrap();
         let v: serde_json::Value = serde_json::from_str(&private).unwrap();
-        assert_eq!(v["kid"], serde_json::Value::from(key.public_jwk().kid.clone()));
+        assert_eq!(
+            v["kid"],
+            serde_json::Value::from(key.public_jwk().kid.clone())
+        );
     }
 }

@@ -1,1 +1,45 @@
-//! Storage (placeholder).
+//! Vouch storage: SQLite (embedded default) and PostgreSQL behind one sqlx code path.
+//!
+//! # Design
+//! - **One code path, two engines.** Every query goes through `sqlx::Any` with runtime SQL and
+//!   `$1` placeholders, so SQLite and PostgreSQL run the same statements; the engine is chosen
+//!   by the database URL (`sqlite://PATH` or `postgres://…`), never by `cfg`. The only
+//!   per-engine code is connection setup, the transaction opener and the migration lock.
+//! - **Portable column types.** Times are unix seconds in `BIGINT`, booleans are 0/1 integers,
+//!   SAN lists are JSON text, DER is `BLOB`/`BYTEA`: all read back identically through `Any`.
+//! - **Durable SQLite.** WAL journal, `synchronous=FULL` (a CA must not lose an issued serial on
+//!   power loss), foreign keys on, a busy timeout: applied to every new connection, because
+//!   the `Any` connect options cannot carry pragmas. One writer connection (writers queue in
+//!   the pool rather than spin on the busy handler) and a few `query_only` readers beside it.
+//! - **Migrations** live in `migrations/{sqlite,postgres}/NNNN_name.sql`, are embedded with
+//!   `include_str!`, and are applied at [`Store::connect`], each in its own transaction with its
+//!   `vouch_schema_migrations` row; concurrent starts are serialised by a PostgreSQL advisory
+//!   lock or SQLite's write lock.
+//! - **Two-phase issuance.** [`Store::record_intent`] before signing and
+//!   [`Store::record_issued`] after, so a crash in between leaves a revocable record
+//!   (ARCHITECTURE.md §3). [`Store::insert_certificate`] does both at once for imports.
+//! - **Names are indexed.** Each certificate's common name(s) and SANs are stored lowercased
+//!   in `certificate_names`, so search by name is an index lookup, not a scan.
+//! - **Errors are typed and safe to show.** [`Error::kind`] maps onto
+//!   [`vouch_model::ErrorKind`]; sqlx errors are classified (unavailable / corrupt / internal)
+//!   and their text scrubbed of the database password. A duplicate serial is
+//!   [`Error::Duplicate`], never a panic or a generic failure.
+//! - **Time is a value.** Callers pass validity and revocation times; `created_at` comes from a
+//!   [`vouch_model::Clock`] ([`Store::with_clock`]), the system clock by default.
+//!
+//! Not here yet: the group-commit writer of ARCHITECTURE.md §4 (each write is currently its
+//! own transaction on the single writer connection).
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod migrate;
+mod records;
+mod store;
+mod url;
+mod validate;
+
+pub use error::Error;
+pub use records::{CertificateRecord, CertificateStatus, NewCertificate, RevocationRecord};
+pub use store::Store;
+pub use url::Backend;

@@ -66,27 +66,45 @@ fn explain(e: &webpki::Error) -> String {
 
 /// Verify `leaf` up to one of `opts.roots`. Returns the verified path, leaf first (DER).
 pub fn verify_chain(leaf: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<Vec<u8>>, VerifyError> {
-    let root_ders: Vec<CertificateDer<'_>> =
-        opts.roots.iter().map(|r| CertificateDer::from(r.as_slice())).collect();
+    let root_ders: Vec<CertificateDer<'_>> = opts
+        .roots
+        .iter()
+        .map(|r| CertificateDer::from(r.as_slice()))
+        .collect();
     let anchors = root_ders
         .iter()
-        .map(|d| webpki::anchor_from_trusted_cert(d).map_err(|e| VerifyError(format!("a root is not usable: {}", explain(&e)))))
+        .map(|d| {
+            webpki::anchor_from_trusted_cert(d)
+                .map_err(|e| VerifyError(format!("a root is not usable: {}", explain(&e))))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if anchors.is_empty() {
         return Err(VerifyError("no trusted roots given".into()));
     }
-    let intermediates: Vec<CertificateDer<'_>> =
-        opts.intermediates.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
+    let intermediates: Vec<CertificateDer<'_>> = opts
+        .intermediates
+        .iter()
+        .map(|c| CertificateDer::from(c.as_slice()))
+        .collect();
     let leaf_der = CertificateDer::from(leaf);
     let ee = webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| VerifyError(explain(&e)))?;
-    let secs = u64::try_from(opts.at.unix_timestamp()).map_err(|_| VerifyError("time before 1970".into()))?;
+    let secs = u64::try_from(opts.at.unix_timestamp())
+        .map_err(|_| VerifyError("time before 1970".into()))?;
     let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
     let usage = match opts.usage {
         Usage::ServerAuth => webpki::KeyUsage::server_auth(),
         Usage::ClientAuth => webpki::KeyUsage::client_auth(),
     };
     let path = ee
-        .verify_for_usage(webpki::ALL_VERIFICATION_ALGS, &anchors, &intermediates, time, usage, None, None)
+        .verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &anchors,
+            &intermediates,
+            time,
+            usage,
+            None,
+            None,
+        )
         .map_err(|e| VerifyError(explain(&e)))?;
     if let Some(host) = opts.host {
         let name = ServerName::try_from(host)

@@ -56,7 +56,8 @@ pub struct CfsslRequest {
 
 /// Parse a cfssl CSR JSON document.
 pub fn parse(json: &str) -> Result<CfsslRequest> {
-    let doc: CsrJson = serde_json::from_str(json).map_err(|e| anyhow::anyhow!("not a cfssl CSR JSON ({e})"))?;
+    let doc: CsrJson =
+        serde_json::from_str(json).map_err(|e| anyhow::anyhow!("not a cfssl CSR JSON ({e})"))?;
     if doc.names.len() > 1 {
         bail!("only one entry in 'names' is supported");
     }

@@ -85,7 +85,12 @@ pub struct InitArgs {
     #[arg(long, value_enum, default_value = "ec-p256")]
     pub key_type: InitKeyType,
     /// Use this existing root certificate (PEM or DER) instead of creating one.
-    #[arg(long, value_name = "ROOT_CRT", requires = "key", conflicts_with = "external_root")]
+    #[arg(
+        long,
+        value_name = "ROOT_CRT",
+        requires = "key",
+        conflicts_with = "external_root"
+    )]
     pub root: Option<PathBuf>,
     /// The existing root's private key (PKCS#1, PKCS#8 or SEC1; PEM or DER). Not kept.
     #[arg(long, value_name = "ROOT_KEY", requires = "root")]
@@ -108,10 +113,14 @@ pub enum CertCommand {
     #[command(after_help = CREATE_EXAMPLES)]
     Create(Box<CreateArgs>),
     /// Sign a CSR with a CA certificate and key; prints the certificate (PEM) to stdout.
-    #[command(after_help = "Example:\n  vouch cert sign web.csr intermediate.crt intermediate.key --ca-password-file pw.txt > web.crt")]
+    #[command(
+        after_help = "Example:\n  vouch cert sign web.csr intermediate.crt intermediate.key --ca-password-file pw.txt > web.crt"
+    )]
     Sign(SignArgs),
     /// Show certificates (every one of a chain), CSRs and CRLs, PEM or DER.
-    #[command(after_help = "Examples:\n  vouch cert inspect chain.pem\n  vouch cert inspect ca.crl --format json")]
+    #[command(
+        after_help = "Examples:\n  vouch cert inspect chain.pem\n  vouch cert inspect ca.crl --format json"
+    )]
     Inspect {
         /// The file.
         file: PathBuf,
@@ -129,7 +138,9 @@ pub enum CertCommand {
         algorithm: Digest,
     },
     /// Validate a certificate's path to a trusted root (rustls-webpki).
-    #[command(after_help = "Example:\n  vouch cert verify web.crt --roots root_ca.crt --intermediates intermediate_ca.crt --host web.internal")]
+    #[command(
+        after_help = "Example:\n  vouch cert verify web.crt --roots root_ca.crt --intermediates intermediate_ca.crt --host web.internal"
+    )]
     Verify {
         /// The end-entity certificate (the first certificate of the file; the rest count as intermediates).
         crt: PathBuf,
@@ -318,7 +329,9 @@ pub enum KeyCommand {
         format: Format,
     },
     /// Change (or set, or remove) a private key's password, in place.
-    #[command(after_help = "Example:\n  vouch key change-pass web.key --password-file old.txt --new-password-file new.txt")]
+    #[command(
+        after_help = "Example:\n  vouch key change-pass web.key --password-file old.txt --new-password-file new.txt"
+    )]
     ChangePass {
         /// The private key.
         key: PathBuf,

@@ -44,7 +44,10 @@ pub fn write_all_or_nothing(outputs: &[Output<'_>], force: bool) -> Result<()> {
     if !force {
         for o in outputs {
             if o.path.exists() {
-                bail!("{}: already exists (use --force to overwrite)", o.path.display());
+                bail!(
+                    "{}: already exists (use --force to overwrite)",
+                    o.path.display()
+                );
             }
         }
     }
@@ -63,8 +66,11 @@ pub fn write_all_or_nothing(outputs: &[Output<'_>], force: bool) -> Result<()> {
                 .and_then(|()| f.sync_all())
                 .with_context(|| format!("{}: cannot write", o.path.display()))?;
             // create_new honours the umask; set the exact mode explicitly.
-            fs::set_permissions(&temps[temps.len() - 1].0, fs::Permissions::from_mode(o.mode))
-                .with_context(|| format!("{}: cannot set permissions", o.path.display()))?;
+            fs::set_permissions(
+                &temps[temps.len() - 1].0,
+                fs::Permissions::from_mode(o.mode),
+            )
+            .with_context(|| format!("{}: cannot set permissions", o.path.display()))?;
         }
         for (tmp, dest) in &temps {
             fs::rename(tmp, dest).with_context(|| format!("{}: cannot write", dest.display()))?;
@@ -80,7 +86,9 @@ pub fn write_all_or_nothing(outputs: &[Output<'_>], force: bool) -> Result<()> {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let rand: u64 = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::from(d.subsec_nanos()));
@@ -94,7 +102,12 @@ pub fn interactive() -> bool {
 
 /// A password from `file` (first line), or a prompt on a terminal (twice when `confirm`).
 /// Without either it is an error naming the flag, never a hang.
-pub fn password(file: Option<&Path>, what: &str, flag: &str, confirm: bool) -> Result<Zeroizing<String>> {
+pub fn password(
+    file: Option<&Path>,
+    what: &str,
+    flag: &str,
+    confirm: bool,
+) -> Result<Zeroizing<String>> {
     if let Some(path) = file {
         let text = Zeroizing::new(read_text(path)?);
         let line = Zeroizing::new(text.lines().next().unwrap_or("").to_owned());
@@ -110,7 +123,11 @@ pub fn password(file: Option<&Path>, what: &str, flag: &str, confirm: bool) -> R
     if confirm {
         prompt = prompt.with_confirmation("Repeat the password", "the passwords do not match");
     }
-    let pw = Zeroizing::new(prompt.interact().map_err(|e| anyhow!("password prompt failed: {e}"))?);
+    let pw = Zeroizing::new(
+        prompt
+            .interact()
+            .map_err(|e| anyhow!("password prompt failed: {e}"))?,
+    );
     if pw.is_empty() {
         bail!("the password for {what} cannot be empty");
     }

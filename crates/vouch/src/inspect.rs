@@ -31,9 +31,9 @@ impl Node {
         match self {
             Node::Text(s) => serde_json::Value::String(s.clone()),
             Node::List(v) => serde_json::Value::Array(v.iter().map(Node::to_json).collect()),
-            Node::Map(kv) => {
-                serde_json::Value::Object(kv.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Node::Map(kv) => serde_json::Value::Object(
+                kv.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            ),
         }
     }
 
@@ -69,22 +69,32 @@ impl Node {
 /// Every object in the input, as nodes titled by their type.
 pub fn inspect(data: &[u8]) -> Result<Vec<(String, Node)>> {
     let mut found = Vec::new();
-    match std::str::from_utf8(data).ok().filter(|t| t.contains("-----BEGIN ")) {
+    match std::str::from_utf8(data)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN "))
+    {
         Some(text) => {
             let blocks = pem::parse_many(text).map_err(|e| anyhow!("bad PEM ({e})"))?;
             for b in &blocks {
                 match b.tag() {
-                    "CERTIFICATE" | "TRUSTED CERTIFICATE" => found.push(("Certificate".into(), certificate(b.contents())?)),
+                    "CERTIFICATE" | "TRUSTED CERTIFICATE" => {
+                        found.push(("Certificate".into(), certificate(b.contents())?))
+                    }
                     "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
                         found.push(("Certificate Request".into(), csr(b.contents())?));
                     }
-                    "X509 CRL" => found.push(("Certificate Revocation List".into(), crl(b.contents())?)),
+                    "X509 CRL" => {
+                        found.push(("Certificate Revocation List".into(), crl(b.contents())?))
+                    }
                     _ => {}
                 }
             }
             if found.is_empty() {
                 let tags: Vec<&str> = blocks.iter().map(pem::Pem::tag).collect();
-                bail!("no certificate, request or CRL in the PEM (found {})", tags.join(", "));
+                bail!(
+                    "no certificate, request or CRL in the PEM (found {})",
+                    tags.join(", ")
+                );
             }
         }
         None => {
@@ -103,7 +113,9 @@ pub fn inspect(data: &[u8]) -> Result<Vec<(String, Node)>> {
 }
 
 fn time(t: &ASN1Time) -> String {
-    t.to_datetime().format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+    t.to_datetime()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 fn oid_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
@@ -112,7 +124,11 @@ fn oid_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
 }
 
 fn hex_colon(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -157,7 +173,11 @@ fn extension(ext: &X509Extension<'_>) -> (String, Node) {
         "1.3.6.1.4.1.37476.9000.64.1" => "stepProvisioner".to_owned(),
         n => n.to_owned(),
     };
-    let label = if ext.critical { format!("{name} (critical)") } else { name };
+    let label = if ext.critical {
+        format!("{name} (critical)")
+    } else {
+        name
+    };
     let value = match ext.parsed_extension() {
         ParsedExtension::KeyUsage(ku) => text(ku.to_string()),
         ParsedExtension::ExtendedKeyUsage(eku) => {
@@ -184,19 +204,25 @@ fn extension(ext: &X509Extension<'_>) -> (String, Node) {
             (false, _) => "CA:FALSE".to_owned(),
         }),
         ParsedExtension::SubjectKeyIdentifier(k) => text(hex_colon(k.0)),
-        ParsedExtension::AuthorityKeyIdentifier(aki) => {
-            text(aki.key_identifier.as_ref().map_or_else(|| "(no key id)".to_owned(), |k| hex_colon(k.0)))
-        }
-        ParsedExtension::SubjectAlternativeName(san) => {
-            Node::List(san.general_names.iter().map(|g| text(general_name(g))).collect())
-        }
+        ParsedExtension::AuthorityKeyIdentifier(aki) => text(
+            aki.key_identifier
+                .as_ref()
+                .map_or_else(|| "(no key id)".to_owned(), |k| hex_colon(k.0)),
+        ),
+        ParsedExtension::SubjectAlternativeName(san) => Node::List(
+            san.general_names
+                .iter()
+                .map(|g| text(general_name(g)))
+                .collect(),
+        ),
         ParsedExtension::CRLDistributionPoints(cdp) => Node::List(
             cdp.points
                 .iter()
                 .flat_map(|p| match &p.distribution_point {
-                    Some(x509_parser::extensions::DistributionPointName::FullName(names)) => {
-                        names.iter().map(|g| text(general_name(g))).collect::<Vec<_>>()
-                    }
+                    Some(x509_parser::extensions::DistributionPointName::FullName(names)) => names
+                        .iter()
+                        .map(|g| text(general_name(g)))
+                        .collect::<Vec<_>>(),
                     _ => vec![text("(relative name)")],
                 })
                 .collect(),
@@ -204,7 +230,13 @@ fn extension(ext: &X509Extension<'_>) -> (String, Node) {
         ParsedExtension::AuthorityInfoAccess(aia) => Node::List(
             aia.accessdescs
                 .iter()
-                .map(|d| text(format!("{} - {}", oid_name(&d.access_method), general_name(&d.access_location))))
+                .map(|d| {
+                    text(format!(
+                        "{} - {}",
+                        oid_name(&d.access_method),
+                        general_name(&d.access_location)
+                    ))
+                })
                 .collect(),
         ),
         ParsedExtension::CRLNumber(n) => text(n.to_string()),
@@ -219,7 +251,10 @@ fn certificate(der: &[u8]) -> Result<Node> {
     let mut kv = vec![
         ("version".into(), text((c.version().0 + 1).to_string())),
         ("serial".into(), text(c.raw_serial_as_string())),
-        ("signatureAlgorithm".into(), text(oid_name(&c.signature_algorithm.algorithm))),
+        (
+            "signatureAlgorithm".into(),
+            text(oid_name(&c.signature_algorithm.algorithm)),
+        ),
         ("issuer".into(), text(c.issuer().to_string())),
         (
             "validity".into(),
@@ -232,7 +267,10 @@ fn certificate(der: &[u8]) -> Result<Node> {
         ("publicKey".into(), public_key(c.public_key().raw)),
     ];
     if !c.extensions().is_empty() {
-        kv.push(("extensions".into(), Node::Map(c.extensions().iter().map(extension).collect())));
+        kv.push((
+            "extensions".into(),
+            Node::Map(c.extensions().iter().map(extension).collect()),
+        ));
     }
     kv.push(("signature".into(), text(hex_colon(&c.signature_value.data))));
     kv.push(("fingerprintSha256".into(), text(sha256_hex(der))));
@@ -240,16 +278,24 @@ fn certificate(der: &[u8]) -> Result<Node> {
 }
 
 fn csr(der: &[u8]) -> Result<Node> {
-    let (_, r) = X509CertificationRequest::from_der(der).map_err(|e| anyhow!("bad certificate request ({e})"))?;
+    let (_, r) = X509CertificationRequest::from_der(der)
+        .map_err(|e| anyhow!("bad certificate request ({e})"))?;
     let info = &r.certification_request_info;
     let mut kv = vec![
         ("version".into(), text((info.version.0 + 1).to_string())),
         ("subject".into(), text(info.subject.to_string())),
         ("publicKey".into(), public_key(info.subject_pki.raw)),
-        ("signatureAlgorithm".into(), text(oid_name(&r.signature_algorithm.algorithm))),
+        (
+            "signatureAlgorithm".into(),
+            text(oid_name(&r.signature_algorithm.algorithm)),
+        ),
         (
             "signatureValid".into(),
-            text(if r.verify_signature().is_ok() { "yes" } else { "NO" }),
+            text(if r.verify_signature().is_ok() {
+                "yes"
+            } else {
+                "NO"
+            }),
         ),
     ];
     if let Some(exts) = r.requested_extensions() {
@@ -258,7 +304,12 @@ fn csr(der: &[u8]) -> Result<Node> {
             if let ParsedExtension::SubjectAlternativeName(san) = e {
                 items.push((
                     "subjectAltName".into(),
-                    Node::List(san.general_names.iter().map(|g| text(general_name(g))).collect()),
+                    Node::List(
+                        san.general_names
+                            .iter()
+                            .map(|g| text(general_name(g)))
+                            .collect(),
+                    ),
                 ));
             }
         }
@@ -273,11 +324,17 @@ fn crl(der: &[u8]) -> Result<Node> {
     let (_, l) = CertificateRevocationList::from_der(der).map_err(|e| anyhow!("bad CRL ({e})"))?;
     let mut kv = vec![
         ("issuer".into(), text(l.issuer().to_string())),
-        ("signatureAlgorithm".into(), text(oid_name(&l.signature_algorithm.algorithm))),
+        (
+            "signatureAlgorithm".into(),
+            text(oid_name(&l.signature_algorithm.algorithm)),
+        ),
         ("thisUpdate".into(), text(time(&l.last_update()))),
         (
             "nextUpdate".into(),
-            text(l.next_update().map_or_else(|| "(none)".to_owned(), |t| time(&t))),
+            text(
+                l.next_update()
+                    .map_or_else(|| "(none)".to_owned(), |t| time(&t)),
+            ),
         ),
     ];
     if let Some(n) = l.crl_number() {
@@ -298,7 +355,10 @@ fn crl(der: &[u8]) -> Result<Node> {
         .collect();
     kv.push(("revoked".into(), Node::List(revoked)));
     if !l.extensions().is_empty() {
-        kv.push(("extensions".into(), Node::Map(l.extensions().iter().map(extension).collect())));
+        kv.push((
+            "extensions".into(),
+            Node::Map(l.extensions().iter().map(extension).collect()),
+        ));
     }
     Ok(Node::Map(kv))
 }

@@ -23,7 +23,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the outermost context and every cause, no backtrace, no secrets.
-            let msg = e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+            let msg = e
+                .chain()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": ");
             eprintln!("error: {}", msg.replace('\n', " "));
             ExitCode::FAILURE
         }

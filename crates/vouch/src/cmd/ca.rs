@@ -18,7 +18,8 @@ pub(super) fn install_intermediate(signed: &Path, force: bool) -> Result<()> {
     let config: CaConfig = toml::from_str(&files::read_text(&config_path)?)
         .map_err(|e| anyhow!("{}: {}", config_path.display(), e.message()))?;
     let csr_path = home.join(layout::INTERMEDIATE_CSR);
-    let csr = verify_csr(&files::read(&csr_path)?).map_err(|e| anyhow!("{}: {e}", csr_path.display()))?;
+    let csr =
+        verify_csr(&files::read(&csr_path)?).map_err(|e| anyhow!("{}: {e}", csr_path.display()))?;
     let root_path = home.join(&config.root);
     let root = load_ca(&root_path)?;
     let cert = load_ca(signed)?;
@@ -31,9 +32,12 @@ pub(super) fn install_intermediate(signed: &Path, force: bool) -> Result<()> {
             csr_path.display()
         );
     }
-    cert.check_can_issue(now, false).map_err(|e| anyhow!("{}: {e}", signed.display()))?;
-    cert.check_issued_by(&root).map_err(|e| anyhow!("{}: {e}", signed.display()))?;
-    root.check_can_issue(now, true).map_err(|e| anyhow!("{}: {e}", root_path.display()))?;
+    cert.check_can_issue(now, false)
+        .map_err(|e| anyhow!("{}: {e}", signed.display()))?;
+    cert.check_issued_by(&root)
+        .map_err(|e| anyhow!("{}: {e}", signed.display()))?;
+    root.check_can_issue(now, true)
+        .map_err(|e| anyhow!("{}: {e}", root_path.display()))?;
 
     let dest = home.join(&config.crt);
     files::write_all_or_nothing(
@@ -44,6 +48,11 @@ pub(super) fn install_intermediate(signed: &Path, force: bool) -> Result<()> {
         }],
         force,
     )?;
-    println!("Installed {} as {} (issued by '{}').", cert.subject(), dest.display(), root.subject());
+    println!(
+        "Installed {} as {} (issued by '{}').",
+        cert.subject(),
+        dest.display(),
+        root.subject()
+    );
     Ok(())
 }

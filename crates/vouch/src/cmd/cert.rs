@@ -30,7 +30,8 @@ pub(super) fn run(cmd: CertCommand) -> Result<()> {
         CertCommand::Sign(args) => sign(&args),
         CertCommand::Inspect { file, format } => {
             let data = files::read(&file)?;
-            let objects = inspect::inspect(&data).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            let objects =
+                inspect::inspect(&data).map_err(|e| anyhow!("{}: {e}", file.display()))?;
             match format {
                 Format::Json => {
                     let v: Vec<serde_json::Value> = objects
@@ -56,8 +57,17 @@ pub(super) fn run(cmd: CertCommand) -> Result<()> {
                 match algorithm {
                     Digest::Sha256 => println!("{}", sha256_hex(&der)),
                     Digest::Sha1 => {
-                        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
-                        println!("{}", d.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>());
+                        let d = aws_lc_rs::digest::digest(
+                            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                            &der,
+                        );
+                        println!(
+                            "{}",
+                            d.as_ref()
+                                .iter()
+                                .map(|b| format!("{b:02x}"))
+                                .collect::<String>()
+                        );
                     }
                 }
             }
@@ -81,10 +91,18 @@ pub(super) fn run(cmd: CertCommand) -> Result<()> {
                 intermediates: &chain,
                 host: host.as_deref(),
                 at: OffsetDateTime::now_utc(),
-                usage: if client { Usage::ClientAuth } else { Usage::ServerAuth },
+                usage: if client {
+                    Usage::ClientAuth
+                } else {
+                    Usage::ServerAuth
+                },
             };
             let path = verify_chain(&leaf, &opts).map_err(|e| anyhow!("{}: {e}", crt.display()))?;
-            println!("{}: ok ({} certificates in the verified path below the root)", crt.display(), path.len());
+            println!(
+                "{}: ok ({} certificates in the verified path below the root)",
+                crt.display(),
+                path.len()
+            );
             Ok(())
         }
     }
@@ -103,9 +121,13 @@ fn key_type_from_flags(args: &CreateArgs) -> Result<Option<KeyType>> {
     let size = args.size.as_deref().map(str::parse::<u32>).transpose()?;
     Ok(match (args.kty, args.curve, size) {
         (None, None, None) => None,
-        (Some(Kty::Ec) | None, Some(Curve::P256), None) | (Some(Kty::Ec), None, None) => Some(KeyType::EcP256),
+        (Some(Kty::Ec) | None, Some(Curve::P256), None) | (Some(Kty::Ec), None, None) => {
+            Some(KeyType::EcP256)
+        }
         (Some(Kty::Ec) | None, Some(Curve::P384), None) => Some(KeyType::EcP384),
-        (Some(Kty::Okp) | None, Some(Curve::Ed25519) | None, None) if args.kty.is_some() || args.curve.is_some() => {
+        (Some(Kty::Okp) | None, Some(Curve::Ed25519) | None, None)
+            if args.kty.is_some() || args.curve.is_some() =>
+        {
             Some(KeyType::Ed25519)
         }
         (Some(Kty::Rsa) | None, None, Some(bits)) => Some(KeyType::Rsa(bits)),
@@ -116,29 +138,58 @@ fn key_type_from_flags(args: &CreateArgs) -> Result<Option<KeyType>> {
     })
 }
 
-fn parse_time(flag: &str, v: Option<&str>, now: OffsetDateTime, default: OffsetDateTime) -> Result<OffsetDateTime> {
+fn parse_time(
+    flag: &str,
+    v: Option<&str>,
+    now: OffsetDateTime,
+    default: OffsetDateTime,
+) -> Result<OffsetDateTime> {
     match v {
         None => Ok(default),
-        Some(s) => Ok(s.parse::<TimeSpec>().map_err(|e| anyhow!("{flag}: {e}"))?.resolve(now)),
+        Some(s) => Ok(s
+            .parse::<TimeSpec>()
+            .map_err(|e| anyhow!("{flag}: {e}"))?
+            .resolve(now)),
     }
 }
 
 /// The password for a new key, or `None` with `--no-password --insecure`.
-fn new_key_password(file: Option<&Path>, no_password: bool, what: &str) -> Result<Option<Zeroizing<String>>> {
+fn new_key_password(
+    file: Option<&Path>,
+    no_password: bool,
+    what: &str,
+) -> Result<Option<Zeroizing<String>>> {
     if no_password {
         return Ok(None);
     }
-    files::password(file, what, "--password-file (or --no-password --insecure)", true).map(Some)
+    files::password(
+        file,
+        what,
+        "--password-file (or --no-password --insecure)",
+        true,
+    )
+    .map(Some)
 }
 
 fn create(args: &CreateArgs) -> Result<()> {
     let (subject, crt_path, key_path, json) = match (&args.from_json, args.args.as_slice()) {
         (Some(json_path), [crt, key]) => {
-            let req = cfssl::parse(&files::read_text(json_path)?).map_err(|e| anyhow!("{}: {e}", json_path.display()))?;
-            (req.subject.clone(), PathBuf::from(crt), PathBuf::from(key), Some(req))
+            let req = cfssl::parse(&files::read_text(json_path)?)
+                .map_err(|e| anyhow!("{}: {e}", json_path.display()))?;
+            (
+                req.subject.clone(),
+                PathBuf::from(crt),
+                PathBuf::from(key),
+                Some(req),
+            )
         }
         (Some(_), _) => bail!("with --from-json give exactly CRT_FILE KEY_FILE"),
-        (None, [subject, crt, key]) => (Subject::common_name(subject.clone()), PathBuf::from(crt), PathBuf::from(key), None),
+        (None, [subject, crt, key]) => (
+            Subject::common_name(subject.clone()),
+            PathBuf::from(crt),
+            PathBuf::from(key),
+            None,
+        ),
         (None, _) => bail!("give SUBJECT CRT_FILE KEY_FILE"),
     };
     let profile = profile(args.profile);
@@ -150,12 +201,19 @@ fn create(args: &CreateArgs) -> Result<()> {
     if let Some(j) = &json {
         names.extend(j.hosts.iter().cloned());
     }
-    let mut sans = names.iter().map(|n| n.parse::<San>()).collect::<Result<Vec<_>, _>>()?;
+    let mut sans = names
+        .iter()
+        .map(|n| n.parse::<San>())
+        .collect::<Result<Vec<_>, _>>()?;
     let end_entity = args.csr || matches!(profile, Profile::Leaf | Profile::SelfSigned);
     if sans.is_empty() && end_entity && json.is_none() {
         // As step does: a leaf without --san is valid for its subject when that is a name.
         // (A cfssl JSON request says exactly which names it wants in `hosts`.)
-        if let Some(san) = subject.common_name.as_deref().and_then(|cn| cn.parse::<San>().ok()) {
+        if let Some(san) = subject
+            .common_name
+            .as_deref()
+            .and_then(|cn| cn.parse::<San>().ok())
+        {
             sans.push(san);
         }
     }
@@ -178,21 +236,45 @@ fn create(args: &CreateArgs) -> Result<()> {
         None
     } else {
         let (Some(ca_path), Some(ca_key_path)) = (&args.ca, &args.ca_key) else {
-            bail!("--profile {profile} needs --ca and --ca-key (or use --profile self-signed / root-ca, or --csr)");
+            bail!(
+                "--profile {profile} needs --ca and --ca-key (or use --profile self-signed / root-ca, or --csr)"
+            );
         };
         let ca = load_ca(ca_path)?;
-        let ca_key = load_private_key(ca_key_path, args.ca_password_file.as_deref(), "--ca-password-file")?;
+        let ca_key = load_private_key(
+            ca_key_path,
+            args.ca_password_file.as_deref(),
+            "--ca-password-file",
+        )?;
         check_ca_key_pair(&ca, &ca_key).map_err(|e| anyhow!("{}: {e}", ca_key_path.display()))?;
         ca.check_can_issue(OffsetDateTime::now_utc(), profile.is_ca())
             .map_err(|e| anyhow!("{}: {e}", ca_path.display()))?;
         Some((ca, ca_key))
     };
-    let password = new_key_password(args.password_file.as_deref(), args.no_password, &format!("the new key {}", key_path.display()))?;
+    let password = new_key_password(
+        args.password_file.as_deref(),
+        args.no_password,
+        &format!("the new key {}", key_path.display()),
+    )?;
 
     let now = OffsetDateTime::now_utc();
-    let lifetime = if profile.is_ca() && !args.csr { CA_LIFETIME } else { LEAF_LIFETIME };
-    let not_before = parse_time("--not-before", args.not_before.as_deref(), now, now - BACKDATE)?;
-    let not_after = parse_time("--not-after", args.not_after.as_deref(), now, now + lifetime)?;
+    let lifetime = if profile.is_ca() && !args.csr {
+        CA_LIFETIME
+    } else {
+        LEAF_LIFETIME
+    };
+    let not_before = parse_time(
+        "--not-before",
+        args.not_before.as_deref(),
+        now,
+        now - BACKDATE,
+    )?;
+    let not_after = parse_time(
+        "--not-after",
+        args.not_after.as_deref(),
+        now,
+        now + lifetime,
+    )?;
 
     let key = PrivateKey::generate(key_type)?;
     let body = if args.csr {
@@ -206,27 +288,48 @@ fn create(args: &CreateArgs) -> Result<()> {
             not_after,
         };
         let cert = match &issuer {
-            Some((ca, ca_key)) => issue_certificate(&spec, &key.public_key_der(), Some(ca), ca_key)?,
+            Some((ca, ca_key)) => {
+                issue_certificate(&spec, &key.public_key_der(), Some(ca), ca_key)?
+            }
             None => issue_certificate(&spec, &key.public_key_der(), None, &key)?,
         };
         if cert.not_after < not_after {
-            eprintln!("note: notAfter shortened to {} (the issuer's end of validity)", cert.not_after);
+            eprintln!(
+                "note: notAfter shortened to {} (the issuer's end of validity)",
+                cert.not_after
+            );
         }
         cert.pem()
     };
     let key_pem = key.to_pem(password.as_ref().map(|p| p.as_bytes()))?;
     files::write_all_or_nothing(
         &[
-            Output { path: &key_path, data: key_pem.as_bytes(), mode: SECRET_MODE },
-            Output { path: &crt_path, data: body.as_bytes(), mode: PUBLIC_MODE },
+            Output {
+                path: &key_path,
+                data: key_pem.as_bytes(),
+                mode: SECRET_MODE,
+            },
+            Output {
+                path: &crt_path,
+                data: body.as_bytes(),
+                mode: PUBLIC_MODE,
+            },
         ],
         args.force,
     )?;
     eprintln!(
         "Your {} has been saved in {}.\nYour private key ({key_type}{}) has been saved in {}.",
-        if args.csr { "certificate request" } else { "certificate" },
+        if args.csr {
+            "certificate request"
+        } else {
+            "certificate"
+        },
         crt_path.display(),
-        if password.is_some() { ", encrypted" } else { ", UNENCRYPTED" },
+        if password.is_some() {
+            ", encrypted"
+        } else {
+            ", UNENCRYPTED"
+        },
         key_path.display()
     );
     Ok(())
@@ -235,15 +338,31 @@ fn create(args: &CreateArgs) -> Result<()> {
 fn sign(args: &SignArgs) -> Result<()> {
     let profile = profile(args.profile);
     if profile.is_self_signed() {
-        bail!("--profile {profile} is self-signed; cert sign issues leaf or intermediate-ca certificates");
+        bail!(
+            "--profile {profile} is self-signed; cert sign issues leaf or intermediate-ca certificates"
+        );
     }
-    let csr = verify_csr(&files::read(&args.csr_file)?).map_err(|e| anyhow!("{}: {e}", args.csr_file.display()))?;
+    let csr = verify_csr(&files::read(&args.csr_file)?)
+        .map_err(|e| anyhow!("{}: {e}", args.csr_file.display()))?;
     let ca = load_ca(&args.ca_crt)?;
-    let ca_key = load_private_key(&args.ca_key, args.ca_password_file.as_deref(), "--ca-password-file")?;
+    let ca_key = load_private_key(
+        &args.ca_key,
+        args.ca_password_file.as_deref(),
+        "--ca-password-file",
+    )?;
     check_ca_key_pair(&ca, &ca_key).map_err(|e| anyhow!("{}: {e}", args.ca_key.display()))?;
     let now = OffsetDateTime::now_utc();
-    let lifetime = if profile.is_ca() { CA_LIFETIME } else { LEAF_LIFETIME };
-    let not_after = parse_time("--not-after", args.not_after.as_deref(), now, now + lifetime)?;
+    let lifetime = if profile.is_ca() {
+        CA_LIFETIME
+    } else {
+        LEAF_LIFETIME
+    };
+    let not_after = parse_time(
+        "--not-after",
+        args.not_after.as_deref(),
+        now,
+        now + lifetime,
+    )?;
     let spec = CertificateSpec {
         subject: csr.subject.clone(),
         sans: csr.sans.clone(),

@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use time::OffsetDateTime;
 use vouch_issuing::{
-    CaCertificate, CertificateSpec, Dn, KeyType, PrivateKey, San, Signer, Subject, check_ca_key_pair,
-    create_csr, issue_certificate,
+    CaCertificate, CertificateSpec, Dn, KeyType, PrivateKey, San, Signer, Subject,
+    check_ca_key_pair, create_csr, issue_certificate,
 };
-use vouch_model::{Authority, CaConfig, Claims, DbConfig, DefaultsConfig, JwkProvisioner, Profile, Provisioner};
+use vouch_model::{
+    Authority, CaConfig, Claims, DbConfig, DefaultsConfig, JwkProvisioner, Profile, Provisioner,
+};
 use vouch_registration::ProvisionerKey;
 use zeroize::Zeroizing;
 
@@ -26,8 +28,13 @@ use crate::home::{layout, resolve_db_url, vouch_home};
 
 enum RootSource {
     Generate,
-    Import { cert: CaCertificate, key: PrivateKey },
-    External { cert: CaCertificate },
+    Import {
+        cert: CaCertificate,
+        key: PrivateKey,
+    },
+    External {
+        cert: CaCertificate,
+    },
 }
 
 /// Removes the temporary directory unless disarmed.
@@ -54,7 +61,9 @@ fn key_type(k: InitKeyType) -> KeyType {
 
 fn check_address(address: &str) -> Result<u16> {
     let Some((_, port)) = address.rsplit_once(':') else {
-        bail!("--address '{address}' has no port (expected host:port, e.g. 127.0.0.1:9443 or :443)");
+        bail!(
+            "--address '{address}' has no port (expected host:port, e.g. 127.0.0.1:9443 or :443)"
+        );
     };
     port.parse::<u16>()
         .ok()
@@ -65,9 +74,16 @@ fn check_address(address: &str) -> Result<u16> {
 pub(super) fn run(args: &InitArgs) -> Result<()> {
     let home = vouch_home()?;
     if home.exists() && !args.force {
-        bail!("{}: a PKI already exists here (use --force to replace it, or set VOUCH_HOME)", home.display());
+        bail!(
+            "{}: a PKI already exists here (use --force to replace it, or set VOUCH_HOME)",
+            home.display()
+        );
     }
-    let name = files::value_or_prompt(args.name.clone(), "Name of the new PKI (e.g. Acme)", "--name")?;
+    let name = files::value_or_prompt(
+        args.name.clone(),
+        "Name of the new PKI (e.g. Acme)",
+        "--name",
+    )?;
     let dns: Vec<String> = if args.dns.is_empty() {
         files::value_or_prompt(None, "DNS names or IPs of the CA, comma-separated", "--dns")?
             .split(',')
@@ -86,7 +102,11 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
             _ => bail!("--dns '{d}' is not a DNS name or IP address"),
         }
     }
-    let address = files::value_or_prompt(args.address.clone(), "Address to listen on (e.g. 127.0.0.1:9443)", "--address")?;
+    let address = files::value_or_prompt(
+        args.address.clone(),
+        "Address to listen on (e.g. 127.0.0.1:9443)",
+        "--address",
+    )?;
     let port = check_address(&address)?;
     let provisioner = files::value_or_prompt(
         args.provisioner.clone(),
@@ -99,8 +119,13 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
 
     let source = if let (Some(root), Some(key)) = (&args.root, &args.key) {
         let cert = load_ca(root)?;
-        let key_pk = load_private_key(key, args.root_password_file.as_deref(), "--root-password-file")?;
-        check_ca_key_pair(&cert, &key_pk).map_err(|e| anyhow!("{}: {e} {}", key.display(), root.display()))?;
+        let key_pk = load_private_key(
+            key,
+            args.root_password_file.as_deref(),
+            "--root-password-file",
+        )?;
+        check_ca_key_pair(&cert, &key_pk)
+            .map_err(|e| anyhow!("{}: {e} {}", key.display(), root.display()))?;
         cert.check_can_issue(OffsetDateTime::now_utc(), true)
             .map_err(|e| anyhow!("{}: {e}", root.display()))?;
         RootSource::Import { cert, key: key_pk }
@@ -113,9 +138,19 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
         RootSource::Generate
     };
 
-    let ca_password = files::password(args.password_file.as_deref(), "the CA keys", "--password-file", true)?;
+    let ca_password = files::password(
+        args.password_file.as_deref(),
+        "the CA keys",
+        "--password-file",
+        true,
+    )?;
     let prov_password: Zeroizing<String> = match &args.provisioner_password_file {
-        Some(f) => files::password(Some(f), "the provisioner key", "--provisioner-password-file", true)?,
+        Some(f) => files::password(
+            Some(f),
+            "the provisioner key",
+            "--provisioner-password-file",
+            true,
+        )?,
         None => ca_password.clone(),
     };
 
@@ -154,7 +189,14 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
                 Some(&root_ca),
                 &root_key,
             )?;
-            outputs.push((layout::ROOT_KEY, root_key.to_pem(Some(ca_password.as_bytes()))?.as_bytes().to_vec(), SECRET_MODE));
+            outputs.push((
+                layout::ROOT_KEY,
+                root_key
+                    .to_pem(Some(ca_password.as_bytes()))?
+                    .as_bytes()
+                    .to_vec(),
+                SECRET_MODE,
+            ));
             intermediate_pem = Some(int.pem());
             root_der = root.der;
         }
@@ -171,29 +213,48 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
         RootSource::External { cert } => {
             let dn = Dn::try_from(&Subject::common_name(format!("{name} Intermediate CA")))?;
             let csr = create_csr(&dn, &[], &intermediate_key)?;
-            outputs.push((layout::INTERMEDIATE_CSR, vouch_issuing::to_pem("CERTIFICATE REQUEST", &csr).into_bytes(), PUBLIC_MODE));
+            outputs.push((
+                layout::INTERMEDIATE_CSR,
+                vouch_issuing::to_pem("CERTIFICATE REQUEST", &csr).into_bytes(),
+                PUBLIC_MODE,
+            ));
             root_der = cert.der().to_vec();
         }
     }
     if let Some(pem) = &intermediate_pem {
-        outputs.push((layout::INTERMEDIATE_CRT, pem.clone().into_bytes(), PUBLIC_MODE));
+        outputs.push((
+            layout::INTERMEDIATE_CRT,
+            pem.clone().into_bytes(),
+            PUBLIC_MODE,
+        ));
     }
-    outputs.push((layout::ROOT_CRT, vouch_issuing::to_pem("CERTIFICATE", &root_der).into_bytes(), PUBLIC_MODE));
+    outputs.push((
+        layout::ROOT_CRT,
+        vouch_issuing::to_pem("CERTIFICATE", &root_der).into_bytes(),
+        PUBLIC_MODE,
+    ));
     outputs.push((
         layout::INTERMEDIATE_KEY,
-        intermediate_key.to_pem(Some(ca_password.as_bytes()))?.as_bytes().to_vec(),
+        intermediate_key
+            .to_pem(Some(ca_password.as_bytes()))?
+            .as_bytes()
+            .to_vec(),
         SECRET_MODE,
     ));
 
     let prov_key = ProvisionerKey::generate().map_err(|e| anyhow!("provisioner key: {e}"))?;
-    let encrypted_key = prov_key.encrypt(prov_password.as_bytes()).map_err(|e| anyhow!("provisioner key: {e}"))?;
+    let encrypted_key = prov_key
+        .encrypt(prov_password.as_bytes())
+        .map_err(|e| anyhow!("provisioner key: {e}"))?;
     let config = CaConfig {
         root: layout::ROOT_CRT.into(),
         crt: layout::INTERMEDIATE_CRT.into(),
         key: layout::INTERMEDIATE_KEY.into(),
         address: address.clone(),
         dns_names: dns.clone(),
-        db: DbConfig { url: layout::DB_URL.into() },
+        db: DbConfig {
+            url: layout::DB_URL.into(),
+        },
         authority: Authority {
             claims: Claims::defaults(),
             provisioners: vec![Provisioner::Jwk(JwkProvisioner {
@@ -210,7 +271,9 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
         bail!("invalid configuration: {}", list.join("; "));
     }
     let fingerprint = sha256_hex(&root_der);
-    let host = dns[0].parse::<std::net::Ipv6Addr>().map_or_else(|_| dns[0].clone(), |_| format!("[{}]", dns[0]));
+    let host = dns[0]
+        .parse::<std::net::Ipv6Addr>()
+        .map_or_else(|_| dns[0].clone(), |_| format!("[{}]", dns[0]));
     let defaults = DefaultsConfig {
         ca_url: format!("https://{host}:{port}"),
         ca_config: home.join(layout::CA_CONFIG).display().to_string(),
@@ -221,32 +284,56 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
         "# Vouch CA configuration, written by `vouch init`. Relative paths are relative to $VOUCH_HOME.\n{}",
         toml::to_string_pretty(&config)?
     );
-    let defaults_toml = format!("# Vouch client defaults, written by `vouch init`.\n{}", toml::to_string_pretty(&defaults)?);
+    let defaults_toml = format!(
+        "# Vouch client defaults, written by `vouch init`.\n{}",
+        toml::to_string_pretty(&defaults)?
+    );
     outputs.push((layout::CA_CONFIG, ca_toml.into_bytes(), PUBLIC_MODE));
     outputs.push((layout::DEFAULTS, defaults_toml.into_bytes(), PUBLIC_MODE));
 
     // Build the directory beside its destination, then move it into place.
-    let parent = home.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = home
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).with_context(|| format!("{}: cannot create", parent.display()))?;
     let tmp = parent.join(format!(".vouch-init-{}", std::process::id()));
     let mut guard = TempDir(Some(tmp.clone()));
-    for (dir, mode) in [("", 0o755), ("certs", 0o755), ("secrets", 0o700), ("config", 0o755), (layout::DB_DIR, 0o700)] {
+    for (dir, mode) in [
+        ("", 0o755),
+        ("certs", 0o755),
+        ("secrets", 0o700),
+        ("config", 0o755),
+        (layout::DB_DIR, 0o700),
+    ] {
         let d = tmp.join(dir);
         fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
-        fs::set_permissions(&d, fs::Permissions::from_mode(mode)).with_context(|| format!("{}: cannot set permissions", d.display()))?;
+        fs::set_permissions(&d, fs::Permissions::from_mode(mode))
+            .with_context(|| format!("{}: cannot set permissions", d.display()))?;
     }
     let paths: Vec<PathBuf> = outputs.iter().map(|(p, _, _)| tmp.join(p)).collect();
     let outs: Vec<Output<'_>> = outputs
         .iter()
         .zip(&paths)
-        .map(|((_, data, mode), path)| Output { path, data, mode: *mode })
+        .map(|((_, data, mode), path)| Output {
+            path,
+            data,
+            mode: *mode,
+        })
         .collect();
     files::write_all_or_nothing(&outs, false)?;
     create_database(&resolve_db_url(&tmp, layout::DB_URL))?;
     install(&tmp, &home)?;
     guard.0 = None;
 
-    print_summary(&home, &name, &fingerprint, &provisioner, prov_key.public_jwk().kid.as_deref(), &source);
+    print_summary(
+        &home,
+        &name,
+        &fingerprint,
+        &provisioner,
+        prov_key.public_jwk().kid.as_deref(),
+        &source,
+    );
     Ok(())
 }
 
@@ -256,7 +343,9 @@ fn create_database(url: &str) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async {
-        let store = vouch_storage::Store::connect(url).await.map_err(|e| anyhow!("database: {e}"))?;
+        let store = vouch_storage::Store::connect(url)
+            .await
+            .map_err(|e| anyhow!("database: {e}"))?;
         store.close().await;
         Ok(())
     })
@@ -269,34 +358,60 @@ fn install(tmp: &Path, home: &Path) -> Result<()> {
     }
     let old = home.with_file_name(format!(
         ".{}-replaced-{}",
-        home.file_name().map_or_else(|| "vouch".into(), |n| n.to_string_lossy().into_owned()),
+        home.file_name()
+            .map_or_else(|| "vouch".into(), |n| n.to_string_lossy().into_owned()),
         std::process::id()
     ));
-    fs::rename(home, &old).with_context(|| format!("{}: cannot move the old PKI aside", home.display()))?;
+    fs::rename(home, &old)
+        .with_context(|| format!("{}: cannot move the old PKI aside", home.display()))?;
     if let Err(e) = fs::rename(tmp, home) {
         let _ = fs::rename(&old, home);
         return Err(e).with_context(|| format!("{}: cannot install the new PKI", home.display()));
     }
-    fs::remove_dir_all(&old).with_context(|| format!("{}: cannot remove the old PKI", old.display()))
+    fs::remove_dir_all(&old)
+        .with_context(|| format!("{}: cannot remove the old PKI", old.display()))
 }
 
-fn print_summary(home: &Path, name: &str, fingerprint: &str, provisioner: &str, kid: Option<&str>, source: &RootSource) {
+fn print_summary(
+    home: &Path,
+    name: &str,
+    fingerprint: &str,
+    provisioner: &str,
+    kid: Option<&str>,
+    source: &RootSource,
+) {
     let p = |rel: &str| home.join(rel).display().to_string();
     println!("Created the {name} PKI in {}", home.display());
     println!("  Root certificate:          {}", p(layout::ROOT_CRT));
     println!("  Root fingerprint (SHA-256): {fingerprint}");
     match source {
-        RootSource::Generate => println!("  Root key:                  {} (encrypted; move it offline)", p(layout::ROOT_KEY)),
-        RootSource::Import { .. } => println!("  Root key:                  not kept (imported root)"),
-        RootSource::External { .. } => println!("  Root key:                  held by the outside CA"),
+        RootSource::Generate => println!(
+            "  Root key:                  {} (encrypted; move it offline)",
+            p(layout::ROOT_KEY)
+        ),
+        RootSource::Import { .. } => {
+            println!("  Root key:                  not kept (imported root)")
+        }
+        RootSource::External { .. } => {
+            println!("  Root key:                  held by the outside CA")
+        }
     }
-    println!("  Intermediate key:          {} (encrypted)", p(layout::INTERMEDIATE_KEY));
-    println!("  Provisioner:               {provisioner} (JWK, kid {})", kid.unwrap_or("?"));
+    println!(
+        "  Intermediate key:          {} (encrypted)",
+        p(layout::INTERMEDIATE_KEY)
+    );
+    println!(
+        "  Provisioner:               {provisioner} (JWK, kid {})",
+        kid.unwrap_or("?")
+    );
     println!("  Configuration:             {}", p(layout::CA_CONFIG));
     println!();
     println!("Next:");
     if let RootSource::External { .. } = source {
-        println!("  1. Have the outside CA sign {} as a CA certificate (see docs/own-root.md).", p(layout::INTERMEDIATE_CSR));
+        println!(
+            "  1. Have the outside CA sign {} as a CA certificate (see docs/own-root.md).",
+            p(layout::INTERMEDIATE_CSR)
+        );
         println!("  2. vouch ca install-intermediate SIGNED_CRT");
     } else {
         println!("  vouch cert inspect {}", p(layout::INTERMEDIATE_CRT));
@@ -305,6 +420,10 @@ fn print_summary(home: &Path, name: &str, fingerprint: &str, provisioner: &str, 
             p(layout::INTERMEDIATE_CRT),
             p(layout::INTERMEDIATE_KEY)
         );
-        println!("  vouch cert verify svc.crt --roots {} --intermediates {}", p(layout::ROOT_CRT), p(layout::INTERMEDIATE_CRT));
+        println!(
+            "  vouch cert verify svc.crt --roots {} --intermediates {}",
+            p(layout::ROOT_CRT),
+            p(layout::INTERMEDIATE_CRT)
+        );
     }
 }

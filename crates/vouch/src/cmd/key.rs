@@ -53,7 +53,11 @@ pub(super) fn run(cmd: KeyCommand) -> Result<()> {
             eprintln!(
                 "{}: {}",
                 key.display(),
-                if new_pw.is_some() { "password changed" } else { "written unencrypted" }
+                if new_pw.is_some() {
+                    "password changed"
+                } else {
+                    "written unencrypted"
+                }
             );
             Ok(())
         }
@@ -92,7 +96,14 @@ fn inspect(path: &Path, password_file: Option<&Path>, format: Format) -> Result<
             println!("Key: {kind}");
             println!("Algorithm: {}", info.description);
             if kind == "private" {
-                println!("Encrypted: {}", if encrypted { "yes (PKCS#8 PBES2)" } else { "no" });
+                println!(
+                    "Encrypted: {}",
+                    if encrypted {
+                        "yes (PKCS#8 PBES2)"
+                    } else {
+                        "no"
+                    }
+                );
             }
             println!("Public key SHA-256: {}", info.sha256);
             print!("{}", vouch_issuing::to_pem("PUBLIC KEY", &spki));

@@ -27,10 +27,19 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// Load a private key, asking for its password only when it is encrypted.
-pub(crate) fn load_private_key(path: &Path, password_file: Option<&Path>, flag: &str) -> Result<PrivateKey> {
+pub(crate) fn load_private_key(
+    path: &Path,
+    password_file: Option<&Path>,
+    flag: &str,
+) -> Result<PrivateKey> {
     let data = Zeroizing::new(files::read(path)?);
     let password = if PrivateKey::is_encrypted(&data) {
-        Some(files::password(password_file, &format!("the key {}", path.display()), flag, false)?)
+        Some(files::password(
+            password_file,
+            &format!("the key {}", path.display()),
+            flag,
+            false,
+        )?)
     } else {
         None
     };
@@ -47,7 +56,10 @@ pub(crate) fn load_ca(path: &Path) -> Result<CaCertificate> {
 /// Every certificate in a PEM bundle, or the one DER certificate.
 pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
     let data = files::read(path)?;
-    let certs = match std::str::from_utf8(&data).ok().filter(|t| t.contains("-----BEGIN ")) {
+    let certs = match std::str::from_utf8(&data)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN "))
+    {
         Some(text) => pem::parse_many(text)
             .with_context(|| format!("{}: bad PEM", path.display()))?
             .into_iter()

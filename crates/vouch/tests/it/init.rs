@@ -5,8 +5,17 @@ use crate::support::*;
 pub fn init_args<'a>(env: &'a Env, pw: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let _ = env;
     let mut a = vec![
-        "init", "--name", "Acme", "--dns", "ca.acme.test,127.0.0.1", "--address", "127.0.0.1:9443", "--provisioner",
-        "admin@acme.test", "--password-file", pw,
+        "init",
+        "--name",
+        "Acme",
+        "--dns",
+        "ca.acme.test,127.0.0.1",
+        "--address",
+        "127.0.0.1:9443",
+        "--provisioner",
+        "admin@acme.test",
+        "--password-file",
+        pw,
     ];
     a.extend_from_slice(extra);
     a
@@ -17,43 +26,90 @@ fn init_creates_a_complete_pki() {
     let env = Env::new();
     let pw = env.p("pw.txt");
     let pw2 = env.p("pw2.txt");
-    let out = env.ok(&init_args(&env, &pw, &["--provisioner-password-file", &pw2]));
+    let out = env.ok(&init_args(
+        &env,
+        &pw,
+        &["--provisioner-password-file", &pw2],
+    ));
     let home = env.home();
     for f in [
-        "certs/root_ca.crt", "certs/intermediate_ca.crt", "secrets/root_ca_key", "secrets/intermediate_ca_key", "config/ca.toml",
-        "config/defaults.toml", "db/vouch.db",
+        "certs/root_ca.crt",
+        "certs/intermediate_ca.crt",
+        "secrets/root_ca_key",
+        "secrets/intermediate_ca_key",
+        "config/ca.toml",
+        "config/defaults.toml",
+        "db/vouch.db",
     ] {
         assert!(home.join(f).exists(), "{f} missing");
     }
     for k in ["secrets/root_ca_key", "secrets/intermediate_ca_key"] {
         assert_eq!(mode(&home.join(k)), 0o600, "{k}");
         let text = std::fs::read_to_string(home.join(k)).unwrap();
-        assert!(text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{k}");
+        assert!(
+            text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+            "{k}"
+        );
     }
     assert_eq!(mode(&home.join("secrets")), 0o700);
-    let (root, int) = (home.join("certs/root_ca.crt"), home.join("certs/intermediate_ca.crt"));
+    let (root, int) = (
+        home.join("certs/root_ca.crt"),
+        home.join("certs/intermediate_ca.crt"),
+    );
     openssl_verify(&root, None, &int);
     pkilint("lint_pkix_cert", &root);
     pkilint("lint_pkix_cert", &int);
     let rt = openssl_text(&root);
-    assert!(rt.contains("Subject: CN = Acme Root CA") && rt.contains("CA:TRUE, pathlen:1"), "{rt}");
+    assert!(
+        rt.contains("Subject: CN = Acme Root CA") && rt.contains("CA:TRUE, pathlen:1"),
+        "{rt}"
+    );
     let it = openssl_text(&int);
-    assert!(it.contains("Subject: CN = Acme Intermediate CA") && it.contains("CA:TRUE, pathlen:0"), "{it}");
+    assert!(
+        it.contains("Subject: CN = Acme Intermediate CA") && it.contains("CA:TRUE, pathlen:0"),
+        "{it}"
+    );
     // 10 years.
-    let days = openssl_ok(&["x509", "-noout", "-checkend", &(9 * 365 * 86400).to_string(), "-in", root.to_str().unwrap()]);
+    let days = openssl_ok(&[
+        "x509",
+        "-noout",
+        "-checkend",
+        &(9 * 365 * 86400).to_string(),
+        "-in",
+        root.to_str().unwrap(),
+    ]);
     assert!(days.contains("will not expire"), "{days}");
 
     // The printed fingerprint, defaults.toml and openssl agree.
-    let fp = openssl_ok(&["x509", "-noout", "-fingerprint", "-sha256", "-in", root.to_str().unwrap()]);
-    let fp = fp.trim().split('=').nth(1).unwrap().replace(':', "").to_lowercase();
+    let fp = openssl_ok(&[
+        "x509",
+        "-noout",
+        "-fingerprint",
+        "-sha256",
+        "-in",
+        root.to_str().unwrap(),
+    ]);
+    let fp = fp
+        .trim()
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .replace(':', "")
+        .to_lowercase();
     assert!(out.contains(&fp), "{out}");
-    let defaults: toml::Value = toml::from_str(&std::fs::read_to_string(home.join("config/defaults.toml")).unwrap()).unwrap();
+    let defaults: toml::Value =
+        toml::from_str(&std::fs::read_to_string(home.join("config/defaults.toml")).unwrap())
+            .unwrap();
     assert_eq!(defaults["fingerprint"].as_str(), Some(fp.as_str()));
-    assert_eq!(defaults["ca-url"].as_str(), Some("https://ca.acme.test:9443"));
+    assert_eq!(
+        defaults["ca-url"].as_str(),
+        Some("https://ca.acme.test:9443")
+    );
 
     // ca.toml parses into the model and validates; the provisioner's encryptedKey decrypts with
     // the provisioner password (not the CA password) to the key whose kid is configured.
-    let cfg: vouch_model::CaConfig = toml::from_str(&std::fs::read_to_string(home.join("config/ca.toml")).unwrap()).unwrap();
+    let cfg: vouch_model::CaConfig =
+        toml::from_str(&std::fs::read_to_string(home.join("config/ca.toml")).unwrap()).unwrap();
     assert!(cfg.validate().is_empty());
     assert_eq!(cfg.dns_names, vec!["ca.acme.test", "127.0.0.1"]);
     assert_eq!(cfg.db.url, "sqlite://db/vouch.db");
@@ -61,19 +117,30 @@ fn init_creates_a_complete_pki() {
     assert_eq!(p.name, "admin@acme.test");
     let jwe = p.encrypted_key.as_deref().unwrap();
     let header: serde_json::Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, jwe.split('.').next().unwrap()).unwrap(),
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            jwe.split('.').next().unwrap(),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(header["alg"], "PBES2-HS256+A128KW");
     assert_eq!(header["enc"], "A256GCM");
     assert!(header["p2c"].as_u64().unwrap() >= 600_000);
     let pw2_text = std::fs::read_to_string(&pw2).unwrap();
-    let key = vouch_registration::ProvisionerKey::from_encrypted(jwe, pw2_text.trim().as_bytes()).unwrap();
+    let key = vouch_registration::ProvisionerKey::from_encrypted(jwe, pw2_text.trim().as_bytes())
+        .unwrap();
     assert_eq!(key.public_jwk(), &p.key);
-    assert!(vouch_registration::ProvisionerKey::from_encrypted(jwe, b"correct horse battery staple").is_err());
+    assert!(
+        vouch_registration::ProvisionerKey::from_encrypted(jwe, b"correct horse battery staple")
+            .is_err()
+    );
 
     // The database exists, is migrated and empty.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let url = format!("sqlite://{}", home.join("db/vouch.db").display());
         let store = vouch_storage::Store::connect(&url).await.unwrap();
@@ -83,13 +150,28 @@ fn init_creates_a_complete_pki() {
 
     // The printed next command issues a first certificate that verifies.
     env.ok(&[
-        "cert", "create", "svc.internal", "svc.crt", "svc.key", "--ca", int.to_str().unwrap(), "--ca-key",
-        home.join("secrets/intermediate_ca_key").to_str().unwrap(), "--ca-password-file", &pw, "--no-password", "--insecure",
+        "cert",
+        "create",
+        "svc.internal",
+        "svc.crt",
+        "svc.key",
+        "--ca",
+        int.to_str().unwrap(),
+        "--ca-key",
+        home.join("secrets/intermediate_ca_key").to_str().unwrap(),
+        "--ca-password-file",
+        &pw,
+        "--no-password",
+        "--insecure",
     ]);
     openssl_verify(&root, Some(&int), &env.path("svc.crt"));
 
     // No leftovers beside the home directory.
-    let stray: Vec<String> = env.listing().into_iter().filter(|p| p.starts_with(".vouch")).collect();
+    let stray: Vec<String> = env
+        .listing()
+        .into_iter()
+        .filter(|p| p.starts_with(".vouch"))
+        .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
 
@@ -104,7 +186,11 @@ fn init_refuses_to_overwrite_without_force_and_replaces_with_it() {
     assert_eq!(env.read("home/certs/root_ca.crt"), root_before);
     env.ok(&init_args(&env, &pw, &["--force"]));
     assert_ne!(env.read("home/certs/root_ca.crt"), root_before);
-    let stray: Vec<String> = env.listing().into_iter().filter(|p| p.starts_with(".")).collect();
+    let stray: Vec<String> = env
+        .listing()
+        .into_iter()
+        .filter(|p| p.starts_with("."))
+        .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
 
@@ -115,7 +201,11 @@ fn init_every_key_type() {
         let pw = env.p("pw.txt");
         env.ok(&init_args(&env, &pw, &["--key-type", kt]));
         let home = env.home();
-        openssl_verify(&home.join("certs/root_ca.crt"), None, &home.join("certs/intermediate_ca.crt"));
+        openssl_verify(
+            &home.join("certs/root_ca.crt"),
+            None,
+            &home.join("certs/intermediate_ca.crt"),
+        );
         pkilint("lint_pkix_cert", &home.join("certs/intermediate_ca.crt"));
     }
 }
@@ -124,11 +214,42 @@ fn init_every_key_type() {
 fn init_without_a_terminal_names_the_missing_flag() {
     let env = Env::new();
     let pw = env.p("pw.txt");
-    let e = env.fails(&["init", "--dns", "ca.test", "--address", ":443", "--provisioner", "p", "--password-file", &pw]);
+    let e = env.fails(&[
+        "init",
+        "--dns",
+        "ca.test",
+        "--address",
+        ":443",
+        "--provisioner",
+        "p",
+        "--password-file",
+        &pw,
+    ]);
     assert!(e.contains("--name"), "{e}");
-    let e = env.fails(&["init", "--name", "X", "--dns", "ca.test", "--address", ":443", "--provisioner", "p"]);
+    let e = env.fails(&[
+        "init",
+        "--name",
+        "X",
+        "--dns",
+        "ca.test",
+        "--address",
+        ":443",
+        "--provisioner",
+        "p",
+    ]);
     assert!(e.contains("--password-file"), "{e}");
-    let e = env.fails(&init_args(&env, &pw, &[]).iter().map(|s| if *s == "127.0.0.1:9443" { "127.0.0.1" } else { s }).collect::<Vec<_>>());
+    let e = env.fails(
+        &init_args(&env, &pw, &[])
+            .iter()
+            .map(|s| {
+                if *s == "127.0.0.1:9443" {
+                    "127.0.0.1"
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>(),
+    );
     assert!(e.contains("port"), "{e}");
     assert!(!env.home().exists());
 }
@@ -139,11 +260,31 @@ fn external_root_with_openssl_as_the_outside_ca() {
     let pw = env.p("pw.txt");
     // The outside CA: a root made by openssl.
     openssl_ok(&[
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", env.p("ext.key").as_str(), "-out",
-        env.p("ext.crt").as_str(), "-days", "3650", "-subj", "/O=Outside/CN=Outside Root", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-nodes",
+        "-keyout",
+        env.p("ext.key").as_str(),
+        "-out",
+        env.p("ext.crt").as_str(),
+        "-days",
+        "3650",
+        "-subj",
+        "/O=Outside/CN=Outside Root",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
     ]);
-    let out = env.ok(&init_args(&env, &pw, &["--external-root", env.p("ext.crt").as_str()]));
+    let out = env.ok(&init_args(
+        &env,
+        &pw,
+        &["--external-root", env.p("ext.crt").as_str()],
+    ));
     assert!(out.contains("install-intermediate"), "{out}");
     let home = env.home();
     assert!(home.join("certs/intermediate_ca.csr").exists());
@@ -159,19 +300,55 @@ fn external_root_with_openssl_as_the_outside_ca() {
         "[v3_int]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n",
     );
     openssl_ok(&[
-        "x509", "-req", "-in", csr.to_str().unwrap(), "-CA", env.p("ext.crt").as_str(), "-CAkey", env.p("ext.key").as_str(),
-        "-CAcreateserial", "-days", "1825", "-sha384", "-extfile", env.p("ext.cnf").as_str(), "-extensions", "v3_int", "-out",
+        "x509",
+        "-req",
+        "-in",
+        csr.to_str().unwrap(),
+        "-CA",
+        env.p("ext.crt").as_str(),
+        "-CAkey",
+        env.p("ext.key").as_str(),
+        "-CAcreateserial",
+        "-days",
+        "1825",
+        "-sha384",
+        "-extfile",
+        env.p("ext.cnf").as_str(),
+        "-extensions",
+        "v3_int",
+        "-out",
         env.p("signed.crt").as_str(),
     ]);
 
     // Wrong certificates are refused: a leaf for another key, a non-CA for the right key.
     openssl_ok(&[
-        "x509", "-req", "-in", csr.to_str().unwrap(), "-CA", env.p("ext.crt").as_str(), "-CAkey", env.p("ext.key").as_str(),
-        "-CAcreateserial", "-days", "30", "-out", env.p("notca.crt").as_str(),
+        "x509",
+        "-req",
+        "-in",
+        csr.to_str().unwrap(),
+        "-CA",
+        env.p("ext.crt").as_str(),
+        "-CAkey",
+        env.p("ext.key").as_str(),
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-out",
+        env.p("notca.crt").as_str(),
     ]);
     let e = env.fails(&["ca", "install-intermediate", "notca.crt"]);
     assert!(e.contains("not a CA"), "{e}");
-    env.ok(&["cert", "create", "Other", "other.crt", "other.key", "--profile", "root-ca", "--no-password", "--insecure"]);
+    env.ok(&[
+        "cert",
+        "create",
+        "Other",
+        "other.crt",
+        "other.key",
+        "--profile",
+        "root-ca",
+        "--no-password",
+        "--insecure",
+    ]);
     let e = env.fails(&["ca", "install-intermediate", "other.crt"]);
     assert!(e.contains("not the intermediate key"), "{e}");
     assert!(!home.join("certs/intermediate_ca.crt").exists());
@@ -182,11 +359,27 @@ fn external_root_with_openssl_as_the_outside_ca() {
     pkilint("lint_pkix_cert", &int);
     // The installed intermediate issues leaves that verify to the outside root.
     env.ok(&[
-        "cert", "create", "svc.internal", "svc.crt", "svc.key", "--ca", int.to_str().unwrap(), "--ca-key",
-        home.join("secrets/intermediate_ca_key").to_str().unwrap(), "--ca-password-file", &pw, "--no-password", "--insecure",
+        "cert",
+        "create",
+        "svc.internal",
+        "svc.crt",
+        "svc.key",
+        "--ca",
+        int.to_str().unwrap(),
+        "--ca-key",
+        home.join("secrets/intermediate_ca_key").to_str().unwrap(),
+        "--ca-password-file",
+        &pw,
+        "--no-password",
+        "--insecure",
     ]);
     openssl_verify(&env.path("ext.crt"), Some(&int), &env.path("svc.crt"));
-    webpki_verify(&env.path("ext.crt"), &[&int], &env.path("svc.crt"), Some("svc.internal"));
+    webpki_verify(
+        &env.path("ext.crt"),
+        &[&int],
+        &env.path("svc.crt"),
+        Some("svc.internal"),
+    );
     // Installing twice needs --force.
     let e = env.fails(&["ca", "install-intermediate", "signed.crt"]);
     assert!(e.contains("--force"), "{e}");

@@ -1,6 +1,13 @@
 //! Integration tests of the `vouch` binary: every certificate and CSR made here is checked by
 //! `openssl`, by rustls-webpki and (certificates) by pkilint, never only by Vouch itself.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed step must fail the test loudly"
+)]
+
 mod bad_input;
 mod cert;
 mod import;

@@ -69,11 +69,26 @@ impl Env {
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.vouch(args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!out.status.success(), "vouch {args:?} unexpectedly succeeded: {stderr}");
-        assert_eq!(out.status.code(), Some(1), "vouch {args:?}: exit {:?}: {stderr}", out.status);
-        assert!(!stderr.contains("panicked"), "vouch {args:?} panicked: {stderr}");
+        assert!(
+            !out.status.success(),
+            "vouch {args:?} unexpectedly succeeded: {stderr}"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "vouch {args:?}: exit {:?}: {stderr}",
+            out.status
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "vouch {args:?} panicked: {stderr}"
+        );
         let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "vouch {args:?}: expected one error line, got: {stderr}");
+        assert_eq!(
+            lines.len(),
+            1,
+            "vouch {args:?}: expected one error line, got: {stderr}"
+        );
         assert!(lines[0].starts_with("error: "), "{stderr}");
         lines[0].to_owned()
     }
@@ -110,20 +125,31 @@ pub fn openssl(args: &[&str]) -> Output {
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl ({e}): install it with 'apt-get install openssl'"))
+        .unwrap_or_else(|e| {
+            panic!("cannot run openssl ({e}): install it with 'apt-get install openssl'")
+        })
 }
 
 /// Run openssl and require success; returns stdout+stderr.
 pub fn openssl_ok(args: &[&str]) -> String {
     let out = openssl(args);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "openssl {args:?} failed: {text}");
     text
 }
 
 /// `openssl verify` of `cert` against `root`, with optional untrusted intermediates.
 pub fn openssl_verify(root: &Path, intermediate: Option<&Path>, cert: &Path) {
-    let mut args = vec!["verify", "-x509_strict", "-CAfile", root.to_str().expect("utf8")];
+    let mut args = vec![
+        "verify",
+        "-x509_strict",
+        "-CAfile",
+        root.to_str().expect("utf8"),
+    ];
     if let Some(i) = intermediate {
         args.extend(["-untrusted", i.to_str().expect("utf8")]);
     }
@@ -134,11 +160,20 @@ pub fn openssl_verify(root: &Path, intermediate: Option<&Path>, cert: &Path) {
 
 /// `openssl x509 -text` of a certificate.
 pub fn openssl_text(cert: &Path) -> String {
-    openssl_ok(&["x509", "-noout", "-text", "-in", cert.to_str().expect("utf8")])
+    openssl_ok(&[
+        "x509",
+        "-noout",
+        "-text",
+        "-in",
+        cert.to_str().expect("utf8"),
+    ])
 }
 
 fn pkilint_bin(linter: &str) -> PathBuf {
-    let dirs = [std::env::var("VOUCH_PKILINT_DIR").ok(), Some("/var/tmp/vouch-tools/venv/bin".into())];
+    let dirs = [
+        std::env::var("VOUCH_PKILINT_DIR").ok(),
+        Some("/var/tmp/vouch-tools/venv/bin".into()),
+    ];
     for d in dirs.into_iter().flatten() {
         let p = Path::new(&d).join(linter);
         if p.exists() {
@@ -153,7 +188,9 @@ fn pkilint_bin(linter: &str) -> PathBuf {
             }
         }
     }
-    panic!("{linter} not found: run scripts/test-deps.sh (pkilint from PyPI in /var/tmp/vouch-tools/venv)")
+    panic!(
+        "{linter} not found: run scripts/test-deps.sh (pkilint from PyPI in /var/tmp/vouch-tools/venv)"
+    )
 }
 
 /// Lint with pkilint and fail on any ERROR or FATAL finding (its exit code counts INFO too).
@@ -163,7 +200,11 @@ pub fn pkilint(linter: &str, file: &Path) {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {linter}: {e}"));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{linter} gave no JSON ({e}): {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "{linter} gave no JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     let results = v["results"].as_array().expect("pkilint results array");
     let mut bad = Vec::new();

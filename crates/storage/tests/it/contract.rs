@@ -1,0 +1,532 @@
+//! The store contract: behaviour every backend must show. Each case is a plain async fn taking
+//! a freshly migrated, empty `&Store`; `main.rs` runs every case against SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use time::macros::datetime;
+use vouch_model::{ErrorKind, FixedClock};
+use vouch_storage::{CertificateStatus, Error, NewCertificate, Store};
+
+const T0: OffsetDateTime = datetime!(2030-01-01 00:00:00 UTC);
+
+fn at(days: i64) -> OffsetDateTime {
+    T0 + time::Duration::days(days)
+}
+
+/// A certificate with every field set and DER bytes that would trip up text handling.
+pub fn cert(serial: &str, cn: &str, not_after: OffsetDateTime) -> NewCertificate {
+    NewCertificate {
+        serial: serial.to_owned(),
+        subject: format!("CN={cn}, O=Vouch Test"),
+        sans: vec![cn.to_owned(), format!("www.{cn}"), "10.1.2.3".to_owned()],
+        not_before: not_after - time::Duration::days(90),
+        not_after,
+        issuer: "CN=Vouch Test Intermediate CA".to_owned(),
+        provisioner: Some("admin@example.com".to_owned()),
+        der: [
+            &[0x30, 0x82, 0x00, 0xff, 0x00][..],
+            serial.as_bytes(),
+            &[0x00, 0x7f, 0x80],
+        ]
+        .concat(),
+    }
+}
+
+fn serials(records: &[vouch_storage::CertificateRecord]) -> Vec<&str> {
+    records.iter().map(|r| r.serial.as_str()).collect()
+}
+
+pub async fn insert_and_get_round_trip(store: &Store) {
+    let created = datetime!(2029-12-31 23:59:59 UTC);
+    let store = store.clone().with_clock(Arc::new(FixedClock(created)));
+    let new = NewCertificate {
+        serial: "00deadbeef0123456789abcdef".to_owned(),
+        subject: "CN=Round.Trip.example, O=Ünïcode \"quoted\", OU=a\\,b".to_owned(),
+        sans: vec![
+            "round.trip.example".to_owned(),
+            "*.Round.Trip.example".to_owned(),
+            "2001:db8::1".to_owned(),
+            "mail@round.trip.example".to_owned(),
+        ],
+        not_before: datetime!(2029-12-31 23:59:58 UTC),
+        not_after: datetime!(2030-03-31 12:34:56 UTC),
+        issuer: "CN=Vouch Test Intermediate CA, O=Vouch".to_owned(),
+        provisioner: Some("jwk: admin@example.com".to_owned()),
+        der: (0..=255u8).chain((0..=255u8).rev()).collect(),
+    };
+    store.insert_certificate(&new).await.unwrap();
+
+    let got = store
+        .get_certificate(&new.serial)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(got.serial, new.serial);
+    assert_eq!(got.subject, new.subject);
+    assert_eq!(got.sans, new.sans);
+    assert_eq!(got.not_before, new.not_before);
+    assert_eq!(got.not_after, new.not_after);
+    assert_eq!(
+        got.not_after.unix_timestamp(),
+        new.not_after.unix_timestamp()
+    );
+    assert_eq!(got.issuer, new.issuer);
+    assert_eq!(got.provisioner, new.provisioner);
+    assert_eq!(got.status, CertificateStatus::Issued);
+    assert_eq!(got.der.as_deref(), Some(new.der.as_slice()));
+    assert_eq!(got.created_at, created);
+
+    // No provisioner, no SANs, a bare common name as subject.
+    let bare = NewCertificate {
+        serial: "1".to_owned(),
+        subject: "host.internal".to_owned(),
+        sans: Vec::new(),
+        provisioner: None,
+        ..new.clone()
+    };
+    store.insert_certificate(&bare).await.unwrap();
+    let got = store.get_certificate("1").await.unwrap().unwrap();
+    assert_eq!(got.provisioner, None);
+    assert!(got.sans.is_empty());
+    assert_eq!(
+        serials(&store.find_by_name("HOST.internal", 10).await.unwrap()),
+        ["1"]
+    );
+
+    // Sub-second parts are dropped, not rounded.
+    let fractional = NewCertificate {
+        serial: "2".to_owned(),
+        not_before: datetime!(2030-01-01 00:00:00.999 UTC),
+        not_after: datetime!(2030-01-02 00:00:00.5 UTC),
+        ..bare.clone()
+    };
+    store.insert_certificate(&fractional).await.unwrap();
+    let got = store.get_certificate("2").await.unwrap().unwrap();
+    assert_eq!(got.not_before, datetime!(2030-01-01 00:00:00 UTC));
+    assert_eq!(got.not_after, datetime!(2030-01-02 00:00:00 UTC));
+
+    assert_eq!(store.get_certificate("ffff").await.unwrap(), None);
+    assert_eq!(store.count_certificates().await.unwrap(), 3);
+}
+
+pub async fn duplicate_serial_is_rejected(store: &Store) {
+    let original = cert("0a0b", "original.example", at(30));
+    store.insert_certificate(&original).await.unwrap();
+
+    let imposter = NewCertificate {
+        subject: "CN=imposter.example".to_owned(),
+        sans: vec!["imposter.example".to_owned()],
+        der: vec![1, 2, 3],
+        ..original.clone()
+    };
+    let err = store.insert_certificate(&imposter).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Duplicate { serial } if serial == "0a0b"),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+
+    let err = store
+        .record_intent("0a0b", "CN=x", &[], at(0), at(1), "CN=ca", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Duplicate { .. }), "{err:?}");
+
+    // The original row and its names are untouched; nothing of the imposter was kept.
+    let got = store.get_certificate("0a0b").await.unwrap().unwrap();
+    assert_eq!(got.subject, original.subject);
+    assert_eq!(got.sans, original.sans);
+    assert_eq!(got.der, Some(original.der.clone()));
+    assert_eq!(store.count_certificates().await.unwrap(), 1);
+    assert!(
+        store
+            .find_by_name("imposter.example", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        serials(&store.find_by_name("original.example", 10).await.unwrap()),
+        ["0a0b"]
+    );
+}
+
+pub async fn intent_then_issued(store: &Store) {
+    let sans = vec!["intent.example".to_owned()];
+    store
+        .record_intent(
+            "abc123",
+            "CN=intent.example",
+            &sans,
+            at(0),
+            at(10),
+            "CN=Vouch Test Intermediate CA",
+            Some("acme"),
+        )
+        .await
+        .unwrap();
+    let got = store.get_certificate("abc123").await.unwrap().unwrap();
+    assert_eq!(got.status, CertificateStatus::Intended);
+    assert_eq!(got.der, None);
+    assert_eq!(got.sans, sans);
+    assert_eq!(got.provisioner.as_deref(), Some("acme"));
+    // An intent is searchable but is not an issued certificate.
+    assert_eq!(
+        serials(&store.find_by_name("INTENT.example", 5).await.unwrap()),
+        ["abc123"]
+    );
+    assert!(store.list_expiring(at(100), 10).await.unwrap().is_empty());
+
+    let der = vec![0x30, 0x03, 0x02, 0x01, 0x00];
+    store.record_issued("abc123", &der).await.unwrap();
+    let got = store.get_certificate("abc123").await.unwrap().unwrap();
+    assert_eq!(got.status, CertificateStatus::Issued);
+    assert_eq!(got.der, Some(der.clone()));
+    assert_eq!(
+        serials(&store.list_expiring(at(100), 10).await.unwrap()),
+        ["abc123"]
+    );
+
+    // A retry with the same DER is fine; different DER is a conflict and changes nothing.
+    store.record_issued("abc123", &der).await.unwrap();
+    let err = store
+        .record_issued("abc123", &[0x30, 0x00])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WrongState {
+                status: CertificateStatus::Issued,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(
+        store.get_certificate("abc123").await.unwrap().unwrap().der,
+        Some(der)
+    );
+
+    // A crash between intent and signature leaves a record that can still be revoked.
+    store
+        .record_intent(
+            "abc124",
+            "CN=lost.example",
+            &[],
+            at(0),
+            at(10),
+            "CN=ca",
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .revoke("abc124", at(1), 4, Some("never signed"), false)
+        .await
+        .unwrap();
+    let got = store.get_certificate("abc124").await.unwrap().unwrap();
+    assert_eq!((got.status, got.der), (CertificateStatus::Revoked, None));
+    let err = store
+        .record_issued("abc124", &[0x30, 0x00])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongState { .. }), "{err:?}");
+}
+
+pub async fn issued_without_intent_is_not_found(store: &Store) {
+    let err = store
+        .record_issued("0123", &[0x30, 0x00])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { serial } if serial == "0123"),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(store.count_certificates().await.unwrap(), 0);
+    let err = store.record_issued("0123", &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Malformed);
+}
+
+pub async fn list_expiring_orders_and_limits(store: &Store) {
+    // Inserted out of order; two share an expiry (ties are broken by serial).
+    for (serial, days) in [
+        ("05", 50),
+        ("01", 10),
+        ("04", 40),
+        ("03", 20),
+        ("02", 20),
+        ("06", 60),
+    ] {
+        store
+            .insert_certificate(&cert(serial, &format!("e{serial}.example"), at(days)))
+            .await
+            .unwrap();
+    }
+    store.revoke("04", at(1), 1, None, false).await.unwrap();
+    store
+        .record_intent("07", "CN=e07.example", &[], at(0), at(5), "CN=ca", None)
+        .await
+        .unwrap();
+
+    let all = store.list_expiring(at(1000), 100).await.unwrap();
+    assert_eq!(serials(&all), ["01", "02", "03", "05", "06"]);
+    assert!(all.windows(2).all(|w| w[0].not_after <= w[1].not_after));
+    assert!(all.iter().all(|r| r.status == CertificateStatus::Issued));
+
+    assert_eq!(
+        serials(&store.list_expiring(at(1000), 3).await.unwrap()),
+        ["01", "02", "03"]
+    );
+    // `before` is exclusive.
+    assert_eq!(
+        serials(&store.list_expiring(at(50), 100).await.unwrap()),
+        ["01", "02", "03"]
+    );
+    assert_eq!(
+        serials(&store.list_expiring(at(51), 100).await.unwrap()),
+        ["01", "02", "03", "05"]
+    );
+    assert!(store.list_expiring(at(10), 100).await.unwrap().is_empty());
+    assert!(store.list_expiring(at(1000), 0).await.unwrap().is_empty());
+}
+
+pub async fn find_by_name_is_case_insensitive(store: &Store) {
+    let mut first = cert("aa01", "Mixed.Example.COM", at(30));
+    first.sans.push("API.Mixed.example.com".to_owned());
+    store.insert_certificate(&first).await.unwrap();
+    // A renewal with the same names.
+    store
+        .insert_certificate(&cert("aa02", "mixed.example.com", at(60)))
+        .await
+        .unwrap();
+    store
+        .insert_certificate(&cert("aa03", "other.example.com", at(60)))
+        .await
+        .unwrap();
+
+    for query in [
+        "mixed.example.com",
+        "MIXED.EXAMPLE.COM",
+        "Mixed.Example.Com",
+        " mixed.example.com ",
+    ] {
+        let found = store.find_by_name(query, 10).await.unwrap();
+        assert_eq!(serials(&found), ["aa02", "aa01"], "query {query:?}");
+    }
+    // Found by a SAN that is not the CN; the record keeps the SAN's original spelling.
+    let found = store
+        .find_by_name("api.mixed.EXAMPLE.com", 10)
+        .await
+        .unwrap();
+    assert_eq!(serials(&found), ["aa01"]);
+    assert!(found[0].sans.contains(&"API.Mixed.example.com".to_owned()));
+    assert_eq!(
+        serials(
+            &store
+                .find_by_name("www.OTHER.example.com", 10)
+                .await
+                .unwrap()
+        ),
+        ["aa03"]
+    );
+    // Exact match only: no substrings, no wildcards.
+    assert!(
+        store
+            .find_by_name("example.com", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .find_by_name("mixed.example", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.find_by_name("%", 10).await.unwrap().is_empty());
+    assert!(store.find_by_name("", 10).await.unwrap().is_empty());
+    // The IP SAN shared by all three, with a limit.
+    assert_eq!(store.find_by_name("10.1.2.3", 10).await.unwrap().len(), 3);
+    assert_eq!(
+        serials(&store.find_by_name("10.1.2.3", 2).await.unwrap()),
+        ["aa03", "aa02"]
+    );
+}
+
+pub async fn revoke_and_double_revoke(store: &Store) {
+    for serial in ["0c", "0a", "0b"] {
+        store
+            .insert_certificate(&cert(serial, &format!("r{serial}.example"), at(30)))
+            .await
+            .unwrap();
+    }
+    let when = datetime!(2030-01-05 06:07:08 UTC);
+    store
+        .revoke("0c", when, 1, Some("key compromise"), false)
+        .await
+        .unwrap();
+    store
+        .revoke("0a", when + time::Duration::hours(1), 0, None, true)
+        .await
+        .unwrap();
+
+    let revocation = store.get_revocation("0c").await.unwrap().unwrap();
+    assert_eq!(revocation.serial, "0c");
+    assert_eq!(revocation.revoked_at, when);
+    assert_eq!(revocation.reason_code, 1);
+    assert_eq!(revocation.reason.as_deref(), Some("key compromise"));
+    assert!(!revocation.passive);
+    let passive = store.get_revocation("0a").await.unwrap().unwrap();
+    assert!(passive.passive);
+    assert_eq!(passive.reason, None);
+    assert_eq!(store.get_revocation("0b").await.unwrap(), None);
+
+    let got = store.get_certificate("0c").await.unwrap().unwrap();
+    assert_eq!(got.status, CertificateStatus::Revoked);
+    assert!(got.der.is_some());
+
+    let err = store.revoke("0c", when, 4, None, false).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::AlreadyRevoked { serial } if serial == "0c"),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::AlreadyRevoked);
+    // The first revocation stands.
+    assert_eq!(
+        store
+            .get_revocation("0c")
+            .await
+            .unwrap()
+            .unwrap()
+            .reason_code,
+        1
+    );
+
+    let err = store.revoke("0d", when, 0, None, false).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+
+    for bad_reason in [7, 11, 200] {
+        let err = store
+            .revoke("0b", when, bad_reason, None, false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "reason_code",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        store.get_certificate("0b").await.unwrap().unwrap().status,
+        CertificateStatus::Issued
+    );
+    store.revoke("0b", when, 10, None, false).await.unwrap();
+
+    let list = store.list_revocations().await.unwrap();
+    let listed: Vec<_> = list
+        .iter()
+        .map(|r| (r.serial.as_str(), r.reason_code))
+        .collect();
+    assert_eq!(listed, [("0a", 0), ("0b", 10), ("0c", 1)]);
+}
+
+pub async fn migrations_are_idempotent(store: &Store) {
+    assert_eq!(store.schema_version().await.unwrap(), 1);
+    store
+        .insert_certificate(&cert("0f", "m.example", at(1)))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.count_certificates().await.unwrap(), 1);
+}
+
+pub async fn concurrent_inserts(store: &Store) {
+    let tasks: Vec<_> = (0..50u32)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let serial = format!("{:040x}", 0x00c0_ffee_0000_u64 + u64::from(i));
+                store
+                    .insert_certificate(&cert(&serial, &format!("n{i}.example"), at(i.into())))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(store.count_certificates().await.unwrap(), 50);
+    assert_eq!(store.list_expiring(at(1000), 100).await.unwrap().len(), 50);
+}
+
+pub async fn invalid_input_is_rejected(store: &Store) {
+    for bad in ["", "ABCDEF", "0x1f", "12:34", "xyz", "12 34", "dé"] {
+        let err = store
+            .insert_certificate(&cert(bad, "bad.example", at(1)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "serial",
+                    ..
+                }
+            ),
+            "{bad:?}: {err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::Malformed);
+        assert!(!err.to_string().is_empty());
+        let err = store
+            .record_intent(bad, "CN=x", &[], at(0), at(1), "CN=ca", None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed, "{bad:?}");
+        let err = store.record_issued(bad, &[1]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed, "{bad:?}");
+        let err = store.revoke(bad, at(0), 0, None, false).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed, "{bad:?}");
+        assert_eq!(
+            store.get_certificate(bad).await.unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
+        assert_eq!(
+            store.get_revocation(bad).await.unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
+    }
+    let mut inverted = cert("01", "inverted.example", at(1));
+    inverted.not_before = at(2);
+    let err = store.insert_certificate(&inverted).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Invalid {
+                field: "not_after",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mut empty_der = cert("02", "empty.example", at(1));
+    empty_der.der.clear();
+    let err = store.insert_certificate(&empty_der).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Invalid { field: "der", .. }),
+        "{err:?}"
+    );
+    assert_eq!(store.count_certificates().await.unwrap(), 0);
+}
