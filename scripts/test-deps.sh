@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the test suite needs on a fresh Debian machine, and nothing when it is there:
-# openssl (verifier), PostgreSQL (the HA store's contract tests), and pkilint (RFC 5280 linter,
-# from PyPI in a venv under /var/tmp/vouch-tools). Safe to run repeatedly.
+# openssl (verifier), PostgreSQL (the HA store's contract tests), pkilint (RFC 5280 linter) and
+# jwcrypto (JOSE), the last two from PyPI in a venv under /var/tmp/vouch-tools. Safe to run repeatedly.
 set -euo pipefail
 
 TOOLS="${VOUCH_TOOLS_DIR:-/var/tmp/vouch-tools}"
@@ -22,10 +22,13 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   $SUDO pg_ctlcluster --help >/dev/null 2>&1 && $SUDO sh -c 'for c in /etc/postgresql/*/*; do [ -d "$c" ] && pg_ctlcluster "$(basename "$(dirname "$c")")" "$(basename "$c")" stop || true; done' || true
 fi
 
-if [ ! -x "$TOOLS/venv/bin/lint_pkix_cert" ]; then
-  echo "test-deps: installing pkilint into $TOOLS/venv" >&2
+# pkilint lints certificates; jwcrypto is an independent JOSE implementation that checks the
+# provisioner keys Vouch encrypts in step-ca's JWE format.
+if [ ! -x "$TOOLS/venv/bin/lint_pkix_cert" ] || ! "$TOOLS/venv/bin/python" -c 'import jwcrypto' 2>/dev/null; then
+  echo "test-deps: installing pkilint and jwcrypto into $TOOLS/venv" >&2
   mkdir -p "$TOOLS"
-  python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check pkilint
+  [ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check pkilint jwcrypto
 fi
 "$TOOLS/venv/bin/lint_pkix_cert" --help >/dev/null
+"$TOOLS/venv/bin/python" -c 'import jwcrypto'

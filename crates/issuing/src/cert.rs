@@ -46,12 +46,13 @@ impl IssuedCertificate {
 ///
 /// With `issuer` `None` the certificate is self-signed by `signer`, whose public key must then be
 /// the subject key. With an issuer, `signer` must hold the issuer's key; the issuer must be a CA
-/// allowed to issue this profile, and the validity is clamped to the issuer's.
+/// allowed to issue this profile at `now`, and the validity is clamped to the issuer's.
 pub fn issue_certificate(
     spec: &CertificateSpec,
     subject_spki_der: &[u8],
     issuer: Option<&CaCertificate>,
     signer: &dyn Signer,
+    now: OffsetDateTime,
 ) -> Result<IssuedCertificate, Error> {
     let subject_key = describe_public_key(subject_spki_der)?;
     let Some(subject_key_type) = subject_key.key_type else {
@@ -70,10 +71,7 @@ pub fn issue_certificate(
     }
     let mut not_after = spec.not_after;
     if let Some(ca) = issuer {
-        ca.check_can_issue(
-            spec.not_before.max(OffsetDateTime::now_utc()),
-            spec.profile.is_ca(),
-        )?;
+        ca.check_can_issue(now, spec.profile.is_ca())?;
         if ca.spki_der() != signer.public_key_der().as_slice()
             && !spki_matches_raw(ca.spki_der(), signer.public_key_raw())
         {

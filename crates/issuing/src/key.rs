@@ -151,20 +151,16 @@ impl PrivateKey {
                     Error::KeyFormat(format!("PEM holds {} and no private key", tags.join(", ")))
                 })?;
             if block.headers().get("Proc-Type").is_some() {
-                return Err(Error::UnsupportedKey(
-                    "legacy OpenSSL PEM encryption (Proc-Type/DEK-Info); convert it with \
-                     'openssl pkcs8 -topk8 -v2 aes256 -in KEY -out NEW'"
-                        .into(),
-                ));
+                // Legacy OpenSSL encryption, as `openssl ec -aes128` and step-ca write keys.
+                let password = password.ok_or(Error::PasswordRequired)?;
+                let der = crate::legacy_pem::decrypt(block, password)?;
+                // A wrong password that passed the padding check yields garbage here.
+                return Self::from_typed_der(block.tag(), &der, None).map_err(|e| match e {
+                    Error::KeyFormat(_) => Error::WrongPassword,
+                    other => other,
+                });
             }
-            let der = block.contents();
-            return match block.tag() {
-                "PRIVATE KEY" => Self::from_pkcs8(der),
-                "ENCRYPTED PRIVATE KEY" => Self::from_encrypted(der, password),
-                "RSA PRIVATE KEY" => Self::from_pkcs1(der),
-                "EC PRIVATE KEY" => Self::from_sec1(der),
-                other => Err(Error::UnsupportedKey(format!("PEM type '{other}'"))),
-            };
+            return Self::from_typed_der(block.tag(), block.contents(), password);
         }
         // DER: try each structure in turn.
         if pkcs8::PrivateKeyInfoRef::try_from(data).is_ok() {
@@ -182,6 +178,16 @@ impl PrivateKey {
         Err(Error::KeyFormat(
             "neither PEM nor a DER PKCS#8, PKCS#1 or SEC1 private key".into(),
         ))
+    }
+
+    fn from_typed_der(tag: &str, der: &[u8], password: Option<&[u8]>) -> Result<Self, Error> {
+        match tag {
+            "PRIVATE KEY" => Self::from_pkcs8(der),
+            "ENCRYPTED PRIVATE KEY" => Self::from_encrypted(der, password),
+            "RSA PRIVATE KEY" => Self::from_pkcs1(der),
+            "EC PRIVATE KEY" => Self::from_sec1(der),
+            other => Err(Error::UnsupportedKey(format!("PEM type '{other}'"))),
+        }
     }
 
     fn from_encrypted(der: &[u8], password: Option<&[u8]>) -> Result<Self, Error> {

@@ -4,7 +4,8 @@
 //! - [`PrivateKey`] is a software key held in memory; it is read from and written to disk only
 //!   as PKCS#8, encrypted with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) unless a caller
 //!   explicitly asks for plaintext. Import accepts what other tools write: PKCS#1, PKCS#8
-//!   (plain or encrypted) and SEC1/RFC 5915, PEM or DER.
+//!   (plain or encrypted) and SEC1/RFC 5915, PEM or DER, and the legacy OpenSSL PEM
+//!   encryption (`Proc-Type: 4,ENCRYPTED`) that step-ca writes its keys in.
 //! - [`Signer`] is the capability a certificate is signed with; software keys implement it now,
 //!   PKCS#11 and KMS later, and certificate building only ever sees the trait.
 //! - Certificates are built with rcgen from a [`CertificateSpec`] whose [`Profile`] fixes the
@@ -20,6 +21,7 @@ mod cert;
 mod csr;
 mod error;
 mod key;
+mod legacy_pem;
 mod name;
 mod pbes2;
 mod serial;

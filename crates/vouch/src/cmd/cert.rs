@@ -289,9 +289,9 @@ fn create(args: &CreateArgs) -> Result<()> {
         };
         let cert = match &issuer {
             Some((ca, ca_key)) => {
-                issue_certificate(&spec, &key.public_key_der(), Some(ca), ca_key)?
+                issue_certificate(&spec, &key.public_key_der(), Some(ca), ca_key, now)?
             }
-            None => issue_certificate(&spec, &key.public_key_der(), None, &key)?,
+            None => issue_certificate(&spec, &key.public_key_der(), None, &key, now)?,
         };
         if cert.not_after < not_after {
             eprintln!(
@@ -370,7 +370,7 @@ fn sign(args: &SignArgs) -> Result<()> {
         not_before: now - BACKDATE,
         not_after,
     };
-    let cert = issue_certificate(&spec, &csr.spki_der, Some(&ca), &ca_key)
+    let cert = issue_certificate(&spec, &csr.spki_der, Some(&ca), &ca_key, now)
         .map_err(|e| anyhow!("{}: {e}", args.ca_crt.display()))?;
     print!("{}", cert.pem());
     Ok(())

@@ -181,6 +181,7 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
                 &root_key.public_key_der(),
                 None,
                 &root_key,
+                now,
             )?;
             let root_ca = CaCertificate::from_der(root.der.clone())?;
             let int = issue_certificate(
@@ -188,6 +189,7 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
                 &intermediate_key.public_key_der(),
                 Some(&root_ca),
                 &root_key,
+                now,
             )?;
             outputs.push((
                 layout::ROOT_KEY,
@@ -206,6 +208,7 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
                 &intermediate_key.public_key_der(),
                 Some(cert),
                 key,
+                now,
             )?;
             intermediate_pem = Some(int.pem());
             root_der = cert.der().to_vec();

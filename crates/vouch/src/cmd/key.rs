@@ -72,12 +72,18 @@ fn inspect(path: &Path, password_file: Option<&Path>, format: Format) -> Result<
         .and_then(|t| pem::parse_many(t).ok())
         .and_then(|blocks| blocks.into_iter().find(|b| b.tag() == "PUBLIC KEY"))
         .map(pem::Pem::into_contents);
-    let (kind, encrypted, spki) = match public_der {
-        Some(der) => ("public", false, der),
+    let (kind, encryption, spki) = match public_der {
+        Some(der) => ("public", None, der),
         None => {
-            let encrypted = PrivateKey::is_encrypted(&data);
+            let encryption = PrivateKey::is_encrypted(&data).then(|| {
+                if String::from_utf8_lossy(&data).contains("Proc-Type:") {
+                    "legacy OpenSSL PEM (MD5 key derivation; re-encrypt with vouch key change-pass)"
+                } else {
+                    "PKCS#8 PBES2"
+                }
+            });
             let k = load_private_key(path, password_file, "--password-file")?;
-            ("private", encrypted, k.public_key_der())
+            ("private", encryption, k.public_key_der())
         }
     };
     let info = describe_public_key(&spki).map_err(|e| anyhow!("{}: {e}", path.display()))?;
@@ -86,7 +92,8 @@ fn inspect(path: &Path, password_file: Option<&Path>, format: Format) -> Result<
             let v = serde_json::json!({
                 "kind": kind,
                 "algorithm": info.description,
-                "encrypted": encrypted,
+                "encrypted": encryption.is_some(),
+                "encryption": encryption,
                 "publicKeySha256": info.sha256,
                 "publicKey": vouch_issuing::to_pem("PUBLIC KEY", &spki),
             });
@@ -96,14 +103,10 @@ fn inspect(path: &Path, password_file: Option<&Path>, format: Format) -> Result<
             println!("Key: {kind}");
             println!("Algorithm: {}", info.description);
             if kind == "private" {
-                println!(
-                    "Encrypted: {}",
-                    if encrypted {
-                        "yes (PKCS#8 PBES2)"
-                    } else {
-                        "no"
-                    }
-                );
+                match encryption {
+                    Some(how) => println!("Encrypted: yes ({how})"),
+                    None => println!("Encrypted: no"),
+                }
             }
             println!("Public key SHA-256: {}", info.sha256);
             print!("{}", vouch_issuing::to_pem("PUBLIC KEY", &spki));

@@ -225,3 +225,69 @@ fn import_sec1_ec_pem_and_der() {
     openssl_root(&env, &pem384, None);
     import_and_check(&env, &env.p("root.pem"), &pem384, None);
 }
+
+#[test]
+fn import_legacy_openssl_encrypted_pem_as_step_ca_writes_it() {
+    let env = Env::new();
+    let rootpw = env.write("rootpw.txt", "root-secret\n");
+    let rp = rootpw.display().to_string();
+    let passout = format!("file:{rp}");
+    // EC in SEC1 with Proc-Type/DEK-Info, the format of step-ca's secrets/*_key.
+    let (plain, _) = key_formats(
+        &env,
+        &["ecparam", "-name", "prime256v1", "-genkey", "-out", "{out}"],
+        "legacy-src",
+        &["ec"],
+    );
+    let legacy = env.p("legacy-ec.pem");
+    openssl_ok(&[
+        "ec",
+        "-in",
+        plain.as_str(),
+        "-aes256",
+        "-passout",
+        passout.as_str(),
+        "-out",
+        legacy.as_str(),
+    ]);
+    let text = env.read("legacy-ec.pem");
+    assert!(
+        text.contains("Proc-Type: 4,ENCRYPTED") && text.contains("DEK-Info: AES-256-CBC"),
+        "{text}"
+    );
+    openssl_root(&env, &plain, None);
+    import_and_check(&env, &env.p("root.pem"), &legacy, Some(&rp));
+    let t = env.ok(&["key", "inspect", "legacy-ec.pem", "--password-file", &rp]);
+    assert!(t.contains("EC P-256"), "{t}");
+    let e = env.fails(&[
+        "key",
+        "inspect",
+        "legacy-ec.pem",
+        "--password-file",
+        env.p("pw.txt").as_str(),
+    ]);
+    assert!(e.contains("wrong password"), "{e}");
+
+    // RSA in PKCS#1 with AES-128-CBC.
+    let (rsa, _) = key_formats(
+        &env,
+        &["genrsa", "-traditional", "-out", "{out}", "2048"],
+        "legacy-rsa-src",
+        &["rsa", "-traditional"],
+    );
+    let legacy_rsa = env.p("legacy-rsa.pem");
+    openssl_ok(&[
+        "rsa",
+        "-traditional",
+        "-in",
+        rsa.as_str(),
+        "-aes128",
+        "-passout",
+        passout.as_str(),
+        "-out",
+        legacy_rsa.as_str(),
+    ]);
+    assert!(env.read("legacy-rsa.pem").contains("DEK-Info: AES-128-CBC"));
+    openssl_root(&env, &rsa, None);
+    import_and_check(&env, &env.p("root.pem"), &legacy_rsa, Some(&rp));
+}

@@ -135,6 +135,15 @@ fn init_creates_a_complete_pki() {
         vouch_registration::ProvisionerKey::from_encrypted(jwe, b"correct horse battery staple")
             .is_err()
     );
+    // An independent JOSE implementation decrypts it to the same key.
+    let payload: serde_json::Value =
+        serde_json::from_str(&jwcrypto_decrypt(jwe, pw2_text.trim())).unwrap();
+    assert_eq!(payload["kid"].as_str(), p.key.kid.as_deref());
+    assert_eq!(payload["x"].as_str(), p.key.x.as_deref());
+    assert_eq!(payload["y"].as_str(), p.key.y.as_deref());
+    assert_eq!(payload["kty"], "EC");
+    assert_eq!(payload["crv"], "P-256");
+    assert!(payload["d"].as_str().is_some_and(|d| d.len() == 43));
 
     // The database exists, is migrated and empty.
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -169,6 +169,29 @@ pub fn openssl_text(cert: &Path) -> String {
     ])
 }
 
+/// Decrypt a compact JWE with jwcrypto (PyPI), an independent JOSE implementation; returns
+/// the payload.
+pub fn jwcrypto_decrypt(jwe: &str, password: &str) -> String {
+    let script = "import sys, jwcrypto.jwa as a\n\
+        from jwcrypto import jwe, jwk\n\
+        a.default_max_pbkdf2_iterations = 10_000_000\n\
+        e = jwe.JWE()\n\
+        e.deserialize(sys.argv[1])\n\
+        e.allowed_algs = ['PBES2-HS256+A128KW', 'A256GCM']\n\
+        e.decrypt(jwk.JWK.from_password(sys.argv[2]))\n\
+        sys.stdout.write(e.payload.decode())\n";
+    let out = Command::new(pkilint_bin("python"))
+        .args(["-c", script, jwe, password])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python for jwcrypto: {e}"));
+    assert!(
+        out.status.success(),
+        "jwcrypto could not decrypt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8 payload")
+}
+
 fn pkilint_bin(linter: &str) -> PathBuf {
     let dirs = [
         std::env::var("VOUCH_PKILINT_DIR").ok(),
