@@ -30,14 +30,24 @@ pub struct VerifyOptions<'a> {
 }
 
 /// Why a certificate did not verify: one line a person can act on.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct VerifyError(String);
+pub enum VerifyError {
+    /// The inputs cannot be used (no roots, a root that is not a certificate, a bad host name).
+    #[error("{0}")]
+    BadInput(String),
+    /// The certificate does not verify.
+    #[error("{0}")]
+    Invalid(String),
+}
 
 impl VerifyError {
     /// The kind of the error, for the edges to render.
     pub fn kind(&self) -> ErrorKind {
-        ErrorKind::Forbidden
+        match self {
+            VerifyError::BadInput(_) => ErrorKind::Malformed,
+            VerifyError::Invalid(_) => ErrorKind::Forbidden,
+        }
     }
 }
 
@@ -74,12 +84,13 @@ pub fn verify_chain(leaf: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<Vec<u8>
     let anchors = root_ders
         .iter()
         .map(|d| {
-            webpki::anchor_from_trusted_cert(d)
-                .map_err(|e| VerifyError(format!("a root is not usable: {}", explain(&e))))
+            webpki::anchor_from_trusted_cert(d).map_err(|e| {
+                VerifyError::BadInput(format!("a root is not usable: {}", explain(&e)))
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     if anchors.is_empty() {
-        return Err(VerifyError("no trusted roots given".into()));
+        return Err(VerifyError::BadInput("no trusted roots given".into()));
     }
     let intermediates: Vec<CertificateDer<'_>> = opts
         .intermediates
@@ -87,9 +98,10 @@ pub fn verify_chain(leaf: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<Vec<u8>
         .map(|c| CertificateDer::from(c.as_slice()))
         .collect();
     let leaf_der = CertificateDer::from(leaf);
-    let ee = webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| VerifyError(explain(&e)))?;
+    let ee = webpki::EndEntityCert::try_from(&leaf_der)
+        .map_err(|e| VerifyError::Invalid(explain(&e)))?;
     let secs = u64::try_from(opts.at.unix_timestamp())
-        .map_err(|_| VerifyError("time before 1970".into()))?;
+        .map_err(|_| VerifyError::BadInput("time before 1970".into()))?;
     let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
     let usage = match opts.usage {
         Usage::ServerAuth => webpki::KeyUsage::server_auth(),
@@ -105,12 +117,13 @@ pub fn verify_chain(leaf: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<Vec<u8>
             None,
             None,
         )
-        .map_err(|e| VerifyError(explain(&e)))?;
+        .map_err(|e| VerifyError::Invalid(explain(&e)))?;
     if let Some(host) = opts.host {
-        let name = ServerName::try_from(host)
-            .map_err(|_| VerifyError(format!("'{host}' is not a valid DNS name or IP address")))?;
+        let name = ServerName::try_from(host).map_err(|_| {
+            VerifyError::BadInput(format!("'{host}' is not a valid DNS name or IP address"))
+        })?;
         ee.verify_is_valid_for_subject_name(&name)
-            .map_err(|e| VerifyError(format!("{} ('{host}')", explain(&e))))?;
+            .map_err(|e| VerifyError::Invalid(format!("{} ('{host}')", explain(&e))))?;
     }
     let mut out = vec![leaf.to_vec()];
     out.extend(path.intermediate_certificates().map(|c| c.der().to_vec()));

@@ -24,6 +24,15 @@ pub(crate) const LEAF_LIFETIME: Duration = Duration::hours(24);
 /// How far notBefore is backdated to tolerate clock skew.
 pub(crate) const BACKDATE: Duration = Duration::minutes(1);
 
+/// The default lifetime of a certificate of this profile.
+pub(crate) fn default_lifetime(profile: Profile) -> Duration {
+    if profile.is_ca() {
+        CA_LIFETIME
+    } else {
+        LEAF_LIFETIME
+    }
+}
+
 pub(super) fn run(cmd: CertCommand) -> Result<()> {
     match cmd {
         CertCommand::Create(args) => create(&args),
@@ -258,10 +267,10 @@ fn create(args: &CreateArgs) -> Result<()> {
     )?;
 
     let now = OffsetDateTime::now_utc();
-    let lifetime = if profile.is_ca() && !args.csr {
-        CA_LIFETIME
-    } else {
+    let lifetime = if args.csr {
         LEAF_LIFETIME
+    } else {
+        default_lifetime(profile)
     };
     let not_before = parse_time(
         "--not-before",
@@ -352,16 +361,11 @@ fn sign(args: &SignArgs) -> Result<()> {
     )?;
     check_ca_key_pair(&ca, &ca_key).map_err(|e| anyhow!("{}: {e}", args.ca_key.display()))?;
     let now = OffsetDateTime::now_utc();
-    let lifetime = if profile.is_ca() {
-        CA_LIFETIME
-    } else {
-        LEAF_LIFETIME
-    };
     let not_after = parse_time(
         "--not-after",
         args.not_after.as_deref(),
         now,
-        now + lifetime,
+        now + default_lifetime(profile),
     )?;
     let spec = CertificateSpec {
         subject: csr.subject.clone(),

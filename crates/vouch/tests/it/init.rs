@@ -158,21 +158,7 @@ fn init_creates_a_complete_pki() {
     });
 
     // The printed next command issues a first certificate that verifies.
-    env.ok(&[
-        "cert",
-        "create",
-        "svc.internal",
-        "svc.crt",
-        "svc.key",
-        "--ca",
-        int.to_str().unwrap(),
-        "--ca-key",
-        home.join("secrets/intermediate_ca_key").to_str().unwrap(),
-        "--ca-password-file",
-        &pw,
-        "--no-password",
-        "--insecure",
-    ]);
+    env.issue_with_home_intermediate("svc.internal", "svc");
     openssl_verify(&root, Some(&int), &env.path("svc.crt"));
 
     // No leftovers beside the home directory.
@@ -367,21 +353,7 @@ fn external_root_with_openssl_as_the_outside_ca() {
     openssl_verify(&home.join("certs/root_ca.crt"), None, &int);
     pkilint("lint_pkix_cert", &int);
     // The installed intermediate issues leaves that verify to the outside root.
-    env.ok(&[
-        "cert",
-        "create",
-        "svc.internal",
-        "svc.crt",
-        "svc.key",
-        "--ca",
-        int.to_str().unwrap(),
-        "--ca-key",
-        home.join("secrets/intermediate_ca_key").to_str().unwrap(),
-        "--ca-password-file",
-        &pw,
-        "--no-password",
-        "--insecure",
-    ]);
+    env.issue_with_home_intermediate("svc.internal", "svc");
     openssl_verify(&env.path("ext.crt"), Some(&int), &env.path("svc.crt"));
     webpki_verify(
         &env.path("ext.crt"),

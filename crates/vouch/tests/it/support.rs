@@ -93,6 +93,34 @@ impl Env {
         lines[0].to_owned()
     }
 
+    /// Issue `NAME.crt`/`NAME.key` for `cn` with the intermediate of the PKI in `home`, whose
+    /// key password is `pw.txt`.
+    pub fn issue_with_home_intermediate(&self, cn: &str, name: &str) {
+        let home = self.home();
+        let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
+        let int = home.join("certs/intermediate_ca.crt").display().to_string();
+        let int_key = home
+            .join("secrets/intermediate_ca_key")
+            .display()
+            .to_string();
+        let pw = self.p("pw.txt");
+        self.ok(&[
+            "cert",
+            "create",
+            cn,
+            &crt,
+            &key,
+            "--ca",
+            &int,
+            "--ca-key",
+            &int_key,
+            "--ca-password-file",
+            &pw,
+            "--no-password",
+            "--insecure",
+        ]);
+    }
+
     /// Every file below the scratch dir (relative paths), to prove nothing was written.
     pub fn listing(&self) -> Vec<String> {
         let mut out = Vec::new();
