@@ -365,3 +365,111 @@ fn external_root_with_openssl_as_the_outside_ca() {
     let e = env.fails(&["ca", "install-intermediate", "signed.crt"]);
     assert!(e.contains("--force"), "{e}");
 }
+
+/// A terminal session under tmux, driven by waiting for each prompt before answering.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(env: &Env, command: &str) -> Self {
+        let socket = env.p("tmux.sock");
+        let status = std::process::Command::new("tmux")
+            .args([
+                "-S",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "200",
+                "-y",
+                "50",
+                command,
+            ])
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("cannot run tmux ({e}): install it with 'apt-get install tmux'")
+            });
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { socket }
+    }
+
+    fn screen(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-S", &self.socket, "capture-pane", "-p", "-S", "-100"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait (bounded) until the screen shows `text` `count` times.
+    fn wait_for(&self, text: &str, count: usize) -> String {
+        for _ in 0..300 {
+            let screen = self.screen();
+            if screen.matches(text).count() >= count {
+                return screen;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {text:?}; screen:\n{}", self.screen());
+    }
+
+    fn answer(&self, prompt: &str, count: usize, keys: &str) {
+        self.wait_for(prompt, count);
+        let status = std::process::Command::new("tmux")
+            .args(["-S", &self.socket, "send-keys", "-t", "0", "-l", keys])
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+        let status = std::process::Command::new("tmux")
+            .args(["-S", &self.socket, "send-keys", "-t", "0", "Enter"])
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-S", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[test]
+fn init_prompts_on_a_terminal_and_asks_for_the_password_twice() {
+    let env = Env::new();
+    let cmd = format!(
+        "VOUCH_HOME={} {} init; echo EXIT=$?; sleep 60",
+        env.home().display(),
+        env!("CARGO_BIN_EXE_vouch")
+    );
+    let t = Tmux::start(&env, &cmd);
+    t.answer("Name of the new PKI", 1, "Term");
+    t.answer("DNS names or IPs of the CA", 1, "ca.term.test,127.0.0.1");
+    t.answer("Address to listen on", 1, "127.0.0.1:9443");
+    t.answer("Name of the first provisioner", 1, "admin@term.test");
+    // A mismatch is caught and asked again; the password never shows on the screen.
+    t.answer("Password for the CA keys", 1, "first-secret");
+    t.answer("Repeat the password", 1, "second-secret");
+    t.wait_for("the passwords do not match", 1);
+    t.answer("Password for the CA keys", 2, "first-secret");
+    t.answer("Repeat the password", 2, "first-secret");
+    let screen = t.wait_for("EXIT=", 1);
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("first-secret") && !screen.contains("second-secret"),
+        "{screen}"
+    );
+    // The CA keys are encrypted with the confirmed password.
+    env.write("typed.txt", "first-secret\n");
+    let home = env.home();
+    env.ok(&[
+        "key",
+        "public",
+        home.join("secrets/intermediate_ca_key").to_str().unwrap(),
+        "--password-file",
+        env.p("typed.txt").as_str(),
+    ]);
+}
