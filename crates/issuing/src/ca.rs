@@ -128,10 +128,15 @@ impl CaCertificate {
 
 /// Check that `key` is the private key of `cert`.
 pub fn check_ca_key_pair(cert: &CaCertificate, key: &PrivateKey) -> Result<(), Error> {
-    if key.matches_spki(cert.spki_der()) {
-        Ok(())
-    } else {
-        Err(Error::KeyMismatch)
+    check_spki_pair(cert.spki_der(), key)
+}
+
+/// Check that `signer` holds the private key of the public key `spki_der`.
+pub fn check_spki_pair(spki_der: &[u8], signer: &dyn crate::Signer) -> Result<(), Error> {
+    use x509_parser::prelude::FromDer as _;
+    match x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der) {
+        Ok((_, spki)) if spki.subject_public_key.data.as_ref() == signer.public_key_raw() => Ok(()),
+        _ => Err(Error::KeyMismatch),
     }
 }
 

@@ -7,7 +7,9 @@ use vouch_model::Profile;
 
 use crate::name::Dn;
 use crate::signer::RcgenSigner;
-use crate::{CaCertificate, Error, San, Signer, describe_public_key, random_serial};
+use crate::{
+    CaCertificate, Error, San, Signer, check_spki_pair, describe_public_key, random_serial,
+};
 
 /// What to put in a certificate.
 #[derive(Debug, Clone)]
@@ -22,6 +24,19 @@ pub struct CertificateSpec {
     pub not_before: OffsetDateTime,
     /// End of validity (clamped to the issuer's end of validity).
     pub not_after: OffsetDateTime,
+    /// Further extensions, after the profile's own.
+    pub extensions: Vec<Extension>,
+}
+
+/// An extension given by OID and DER value (e.g. step's provisioner extension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extension {
+    /// The extension's OID arcs.
+    pub oid: Vec<u64>,
+    /// Whether it is critical.
+    pub critical: bool,
+    /// The DER value (the contents of extnValue).
+    pub value: Vec<u8>,
 }
 
 /// A signed certificate.
@@ -54,6 +69,26 @@ pub fn issue_certificate(
     signer: &dyn Signer,
     now: OffsetDateTime,
 ) -> Result<IssuedCertificate, Error> {
+    let prepared = prepare(spec, subject_spki_der, issuer, signer, now)?;
+    sign_prepared(&prepared, subject_spki_der, issuer, signer)
+}
+
+/// A certificate whose contents are checked and whose serial is chosen, not yet signed.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub(crate) serial: [u8; 20],
+    pub(crate) not_after: OffsetDateTime,
+    params: rcgen::CertificateParams,
+}
+
+/// Check everything that can be checked before signing and fix the serial and validity.
+pub(crate) fn prepare(
+    spec: &CertificateSpec,
+    subject_spki_der: &[u8],
+    issuer: Option<&CaCertificate>,
+    signer: &dyn Signer,
+    now: OffsetDateTime,
+) -> Result<Prepared, Error> {
     let subject_key = describe_public_key(subject_spki_der)?;
     let Some(subject_key_type) = subject_key.key_type else {
         return Err(Error::UnsupportedKey(subject_key.description));
@@ -72,14 +107,10 @@ pub fn issue_certificate(
     let mut not_after = spec.not_after;
     if let Some(ca) = issuer {
         ca.check_can_issue(now, spec.profile.is_ca())?;
-        if ca.spki_der() != signer.public_key_der().as_slice()
-            && !spki_matches_raw(ca.spki_der(), signer.public_key_raw())
-        {
-            return Err(Error::KeyMismatch);
-        }
+        check_spki_pair(ca.spki_der(), signer)?;
         not_after = not_after.min(ca.not_after());
-    } else if signer.public_key_raw() != spki_raw(subject_spki_der)?.as_slice() {
-        return Err(Error::KeyMismatch);
+    } else {
+        check_spki_pair(subject_spki_der, signer)?;
     }
     if spec.not_before >= not_after {
         return Err(Error::Validity(format!(
@@ -118,6 +149,26 @@ pub fn issue_certificate(
         }
     }
 
+    for ext in &spec.extensions {
+        let mut custom = rcgen::CustomExtension::from_oid_content(&ext.oid, ext.value.clone());
+        custom.set_criticality(ext.critical);
+        params.custom_extensions.push(custom);
+    }
+    Ok(Prepared {
+        serial,
+        not_after,
+        params,
+    })
+}
+
+/// Sign a prepared certificate.
+pub(crate) fn sign_prepared(
+    prepared: &Prepared,
+    subject_spki_der: &[u8],
+    issuer: Option<&CaCertificate>,
+    signer: &dyn Signer,
+) -> Result<IssuedCertificate, Error> {
+    let params = &prepared.params;
     let rcgen_signer = RcgenSigner(signer);
     let cert = match issuer {
         None => params.self_signed(&rcgen_signer),
@@ -133,18 +184,7 @@ pub fn issue_certificate(
     .map_err(|e| Error::internal(format!("certificate signing failed: {e}")))?;
     Ok(IssuedCertificate {
         der: cert.der().to_vec(),
-        serial: serial.to_vec(),
-        not_after,
+        serial: prepared.serial.to_vec(),
+        not_after: prepared.not_after,
     })
-}
-
-fn spki_raw(spki_der: &[u8]) -> Result<Vec<u8>, Error> {
-    use x509_parser::prelude::FromDer;
-    let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der)
-        .map_err(|e| Error::KeyFormat(format!("bad public key ({e})")))?;
-    Ok(spki.subject_public_key.data.to_vec())
-}
-
-fn spki_matches_raw(spki_der: &[u8], raw: &[u8]) -> bool {
-    spki_raw(spki_der).is_ok_and(|r| r == raw)
 }

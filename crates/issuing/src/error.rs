@@ -47,6 +47,9 @@ pub enum Error {
     /// Validity dates that make no sense.
     #[error("invalid validity: {0}")]
     Validity(String),
+    /// The issuance log (the store) failed; nothing was handed out.
+    #[error("storage: {0}")]
+    Log(crate::LogError),
     /// A failure inside the cryptographic library or the encoder.
     #[error("internal error: {0}")]
     Internal(String),
@@ -66,6 +69,7 @@ impl Error {
             Error::PasswordRequired | Error::WrongPassword => ErrorKind::Unauthorized,
             Error::CsrSignature => ErrorKind::BadCsr,
             Error::NotACa(_) | Error::Chain(_) => ErrorKind::Forbidden,
+            Error::Log(e) => e.kind,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

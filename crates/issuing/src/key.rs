@@ -300,14 +300,6 @@ impl PrivateKey {
         crate::to_pem("PUBLIC KEY", &self.key.subject_public_key_info())
     }
 
-    /// Whether this key is the private half of the public key in `spki_der`.
-    pub fn matches_spki(&self, spki_der: &[u8]) -> bool {
-        match x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der) {
-            Ok((_, spki)) => spki.subject_public_key.data.as_ref() == self.key.public_key_raw(),
-            Err(_) => false,
-        }
-    }
-
     /// The underlying rcgen key pair (for CSRs signed by this key).
     pub(crate) fn rcgen(&self) -> &rcgen::KeyPair {
         &self.key

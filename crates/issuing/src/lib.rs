@@ -23,18 +23,25 @@ mod error;
 mod key;
 mod legacy_pem;
 mod name;
+mod online;
 mod pbes2;
 mod serial;
 mod signer;
+mod step_ext;
 
-pub use ca::{CaCertificate, check_ca_key_pair};
-pub use cert::{CertificateSpec, IssuedCertificate, issue_certificate};
+pub use ca::{CaCertificate, check_ca_key_pair, check_spki_pair};
+pub use cert::{CertificateSpec, Extension, IssuedCertificate, issue_certificate};
 pub use csr::{VerifiedCsr, create_csr, verify_csr};
 pub use error::Error;
 pub use key::{KeyType, PrivateKey, PublicKeyInfo, describe_public_key};
 pub use name::{Dn, San, Subject};
+pub use online::{Intent, IssuanceLog, LogError, OnlineIssuer};
 pub use serial::random_serial;
 pub use signer::Signer;
+pub use step_ext::{
+    ProvisionerInfo, STEP_PROVISIONER_OID, find_step_provisioner, parse_step_provisioner_extension,
+    step_provisioner_extension,
+};
 
 /// PEM-encode DER bytes with the given label (`CERTIFICATE`, `CERTIFICATE REQUEST`, …).
 pub fn to_pem(label: &str, der: &[u8]) -> String {

@@ -225,6 +225,45 @@ impl TryFrom<&Subject> for Dn {
 }
 
 impl Dn {
+    /// The name as text, RFC 4514 style in encoding order (`C=US, O=Acme, CN=web`).
+    pub fn to_text(&self) -> String {
+        let mut parts = Vec::new();
+        for (ty, value) in self.0.iter() {
+            let key = match ty {
+                rcgen::DnType::CountryName => "C".to_owned(),
+                rcgen::DnType::StateOrProvinceName => "ST".to_owned(),
+                rcgen::DnType::LocalityName => "L".to_owned(),
+                rcgen::DnType::OrganizationName => "O".to_owned(),
+                rcgen::DnType::OrganizationalUnitName => "OU".to_owned(),
+                rcgen::DnType::CommonName => "CN".to_owned(),
+                rcgen::DnType::CustomDnType(oid) => {
+                    oid.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+                }
+                other => format!("{other:?}"),
+            };
+            let text = match value {
+                rcgen::DnValue::Utf8String(s) => s.clone(),
+                rcgen::DnValue::PrintableString(s) => s.as_str().to_owned(),
+                rcgen::DnValue::Ia5String(s) => s.as_str().to_owned(),
+                rcgen::DnValue::TeletexString(s) => s.as_str().to_owned(),
+                other => format!("{other:?}"),
+            };
+            parts.push(format!("{key}={text}"));
+        }
+        parts.join(", ")
+    }
+
+    /// The common name, when there is one.
+    pub fn common_name(&self) -> Option<String> {
+        match self.0.get(&rcgen::DnType::CommonName)? {
+            rcgen::DnValue::Utf8String(s) => Some(s.clone()),
+            rcgen::DnValue::PrintableString(s) => Some(s.as_str().to_owned()),
+            rcgen::DnValue::Ia5String(s) => Some(s.as_str().to_owned()),
+            rcgen::DnValue::TeletexString(s) => Some(s.as_str().to_owned()),
+            _ => None,
+        }
+    }
+
     /// Convert a parsed X.509 name, keeping each attribute's string type.
     pub(crate) fn from_x509(name: &x509_parser::x509::X509Name<'_>) -> Result<Self, Error> {
         use x509_parser::der_parser::asn1_rs::Tag;

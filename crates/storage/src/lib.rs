@@ -36,10 +36,12 @@ mod error;
 mod migrate;
 mod records;
 mod store;
+mod tokens;
 mod url;
 mod validate;
 
 pub use error::Error;
+pub use migrate::SCHEMA_VERSION;
 pub use records::{CertificateRecord, CertificateStatus, NewCertificate, RevocationRecord};
 pub use store::Store;
 pub use url::Backend;

@@ -30,11 +30,21 @@ impl Migration {
 }
 
 /// Every migration, in the order it is applied. Never edit an applied migration; add one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../migrations/sqlite/0002_used_tokens.sql"),
+        postgres: include_str!("../migrations/postgres/0002_used_tokens.sql"),
+    },
+];
+
+/// The schema version this build migrates a database to.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 /// Advisory-lock key shared by every Vouch process migrating one PostgreSQL database
 /// (the ASCII bytes of "vouchmig").

@@ -32,7 +32,10 @@ async fn reconnect_keeps_schema_and_data(url: &str) {
     store.close().await;
 
     let store = Store::connect(url).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        vouch_storage::SCHEMA_VERSION
+    );
     assert_eq!(store.count_certificates().await.unwrap(), 1);
     assert!(store.get_certificate("1234").await.unwrap().is_some());
     store.close().await;
@@ -47,7 +50,10 @@ async fn simultaneous_first_connects(url: &str) {
     );
     let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
     for store in [&a, &b, &c] {
-        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert_eq!(
+            store.schema_version().await.unwrap(),
+            vouch_storage::SCHEMA_VERSION
+        );
     }
     a.insert_certificate(&contract::cert(
         "99",

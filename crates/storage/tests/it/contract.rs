@@ -442,14 +442,20 @@ pub async fn revoke_and_double_revoke(store: &Store) {
 }
 
 pub async fn migrations_are_idempotent(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        vouch_storage::SCHEMA_VERSION
+    );
     store
         .insert_certificate(&cert("0f", "m.example", at(1)))
         .await
         .unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        vouch_storage::SCHEMA_VERSION
+    );
     assert_eq!(store.count_certificates().await.unwrap(), 1);
 }
 
@@ -529,4 +535,34 @@ pub async fn invalid_input_is_rejected(store: &Store) {
         "{err:?}"
     );
     assert_eq!(store.count_certificates().await.unwrap(), 0);
+}
+
+pub async fn tokens_are_used_once(store: &Store) {
+    assert!(store.use_token("p1", "jti-1", at(100)).await.unwrap());
+    assert!(
+        !store.use_token("p1", "jti-1", at(100)).await.unwrap(),
+        "replay accepted"
+    );
+    // The same id under another provisioner is a different token.
+    assert!(store.use_token("p2", "jti-1", at(100)).await.unwrap());
+    assert!(store.use_token("p1", "", at(100)).await.is_err());
+    // Of many concurrent uses of one token, exactly one wins.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.use_token("p1", "race", at(100)).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+    // Pruning forgets expired ids only.
+    assert!(store.use_token("p1", "old", at(10)).await.unwrap());
+    assert_eq!(store.prune_used_tokens(at(50)).await.unwrap(), 1);
+    assert!(store.use_token("p1", "old", at(10)).await.unwrap());
+    assert!(!store.use_token("p1", "jti-1", at(100)).await.unwrap());
 }

@@ -67,4 +67,5 @@ contract_cases!(
     migrations_are_idempotent,
     concurrent_inserts,
     invalid_input_is_rejected,
+    tokens_are_used_once,
 );

@@ -295,6 +295,7 @@ fn create(args: &CreateArgs) -> Result<()> {
             profile,
             not_before,
             not_after,
+            extensions: vec![],
         };
         let cert = match &issuer {
             Some((ca, ca_key)) => {
@@ -373,6 +374,7 @@ fn sign(args: &SignArgs) -> Result<()> {
         profile,
         not_before: now - BACKDATE,
         not_after,
+        extensions: vec![],
     };
     let cert = issue_certificate(&spec, &csr.spki_der, Some(&ca), &ca_key, now)
         .map_err(|e| anyhow!("{}: {e}", args.ca_crt.display()))?;

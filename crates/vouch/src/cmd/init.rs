@@ -165,6 +165,7 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
             profile,
             not_before,
             not_after,
+            extensions: vec![],
         })
     };
 
