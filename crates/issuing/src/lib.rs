@@ -43,6 +43,11 @@ pub use step_ext::{
     step_provisioner_extension,
 };
 
+/// A serial number as lowercase hex (how the store and logs name certificates).
+pub fn serial_hex(serial: &[u8]) -> String {
+    key::hex(serial)
+}
+
 /// PEM-encode DER bytes with the given label (`CERTIFICATE`, `CERTIFICATE REQUEST`, …).
 pub fn to_pem(label: &str, der: &[u8]) -> String {
     pem::encode_config(

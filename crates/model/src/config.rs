@@ -143,6 +143,50 @@ impl Claims {
     }
 }
 
+/// Claims with every default filled in: what actually applies to one provisioner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EffectiveClaims {
+    /// Shortest certificate lifetime.
+    pub min_tls_cert_duration: Duration,
+    /// Longest certificate lifetime.
+    pub max_tls_cert_duration: Duration,
+    /// Lifetime when none is asked for.
+    pub default_tls_cert_duration: Duration,
+    /// Renewal refused.
+    pub disable_renewal: bool,
+    /// An expired certificate may renew itself.
+    pub allow_renewal_after_expiry: bool,
+}
+
+impl EffectiveClaims {
+    /// Resolve a provisioner's claims: its own value, else the authority's, else step-ca's
+    /// default (5m / 24h / 24h, renewal allowed, not after expiry). Unparsable durations fall
+    /// back to the default; `CaConfig::validate` reports them at load time.
+    pub fn resolve(authority: &Claims, provisioner: Option<&Claims>) -> Self {
+        let pick = |f: fn(&Claims) -> &Option<String>, default: Duration| {
+            provisioner
+                .and_then(|p| f(p).as_deref())
+                .or_else(|| f(authority).as_deref())
+                .and_then(|v| parse_duration(v).ok())
+                .filter(|d| d.is_positive())
+                .unwrap_or(default)
+        };
+        let flag = |f: fn(&Claims) -> Option<bool>| {
+            provisioner
+                .and_then(f)
+                .or_else(|| f(authority))
+                .unwrap_or(false)
+        };
+        EffectiveClaims {
+            min_tls_cert_duration: pick(|c| &c.min_tls_cert_duration, Duration::minutes(5)),
+            max_tls_cert_duration: pick(|c| &c.max_tls_cert_duration, Duration::hours(24)),
+            default_tls_cert_duration: pick(|c| &c.default_tls_cert_duration, Duration::hours(24)),
+            disable_renewal: flag(|c| c.disable_renewal),
+            allow_renewal_after_expiry: flag(|c| c.allow_renewal_after_expiry),
+        }
+    }
+}
+
 /// A registration-authority provisioner. A closed set: an unknown `type` fails the load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -319,6 +363,26 @@ mod tests {
         assert!(toml::from_str::<CaConfig>(&bad).is_err());
         let bad = text.replace("dnsNames", "dnsNamez");
         assert!(toml::from_str::<CaConfig>(&bad).is_err());
+    }
+
+    #[test]
+    fn effective_claims_prefer_the_provisioner() {
+        let global = Claims {
+            max_tls_cert_duration: Some("48h".into()),
+            ..Claims::default()
+        };
+        let own = Claims {
+            default_tls_cert_duration: Some("1h".into()),
+            disable_renewal: Some(true),
+            ..Claims::default()
+        };
+        let e = EffectiveClaims::resolve(&global, Some(&own));
+        assert_eq!(e.max_tls_cert_duration, Duration::hours(48));
+        assert_eq!(e.default_tls_cert_duration, Duration::hours(1));
+        assert_eq!(e.min_tls_cert_duration, Duration::minutes(5));
+        assert!(e.disable_renewal && !e.allow_renewal_after_expiry);
+        let d = EffectiveClaims::resolve(&Claims::default(), None);
+        assert_eq!(d.default_tls_cert_duration, Duration::hours(24));
     }
 
     #[test]

@@ -11,14 +11,18 @@
 mod clock;
 mod config;
 mod error;
+mod policy;
 mod profile;
 mod time_spec;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
-    Authority, CaConfig, Claims, ConfigError, DbConfig, DefaultsConfig, Jwk, JwkProvisioner,
-    Provisioner,
+    Authority, CaConfig, Claims, ConfigError, DbConfig, DefaultsConfig, EffectiveClaims, Jwk,
+    JwkProvisioner, Provisioner,
 };
 pub use error::ErrorKind;
+pub use policy::{
+    NamePolicy, NameRules, NameType, Names, Policy, PolicyViolation, X509Policy, combine,
+};
 pub use profile::Profile;
 pub use time_spec::{TimeSpec, TimeSpecError, parse_duration};

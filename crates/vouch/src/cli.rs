@@ -17,6 +17,11 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the online CA (step-ca compatible HTTPS API) from $VOUCH_HOME.
+    #[command(
+        after_help = "Examples:\n  vouch serve --password-file ca-password.txt\n  VOUCH_PASSWORD_FILE=/run/secrets/ca-password vouch serve --log-format json"
+    )]
+    Serve(ServeArgs),
     /// Create a new PKI (root, intermediate, first provisioner, config, database) in $VOUCH_HOME.
     #[command(after_help = INIT_EXAMPLES)]
     Init(Box<InitArgs>),
@@ -36,6 +41,61 @@ const INIT_EXAMPLES: &str = "Examples:
       --provisioner admin@acme.test --password-file pw.txt
   vouch init ... --root existing_root.crt --key existing_root.key --root-password-file rootpw.txt
   vouch init ... --external-root root.crt      # then: vouch ca install-intermediate signed.crt";
+
+/// `vouch serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// File holding the intermediate key's password.
+    #[arg(long, value_name = "FILE", env = "VOUCH_PASSWORD_FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Listen here instead of the configured address (host:port).
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// `vouch ca certificate`.
+#[derive(Debug, Args)]
+pub struct CertificateArgs {
+    /// The subject (common name).
+    pub subject: String,
+    /// Where to write the certificate chain (PEM).
+    pub crt_file: PathBuf,
+    /// Where to write the new private key (PKCS#8 PEM, mode 0600).
+    pub key_file: PathBuf,
+    /// A name for the certificate (default: the subject). Repeatable.
+    #[arg(long = "san", value_name = "NAME")]
+    pub sans: Vec<String>,
+    /// Start of validity: RFC 3339 or a duration from now.
+    #[arg(long, value_name = "TIME")]
+    pub not_before: Option<String>,
+    /// End of validity: RFC 3339 or a duration from now (default: the provisioner's).
+    #[arg(long, value_name = "TIME")]
+    pub not_after: Option<String>,
+    /// Key type flags.
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// The token.
+    #[command(flatten)]
+    pub token: TokenSource,
+    /// Where the CA is.
+    #[command(flatten)]
+    pub target: CaTarget,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// Key types for `vouch init`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -255,15 +315,9 @@ pub struct CreateArgs {
     /// Subject alternative name (DNS name, IP, e-mail or URI; typed automatically). Repeatable.
     #[arg(long = "san", value_name = "NAME")]
     pub sans: Vec<String>,
-    /// Key type family.
-    #[arg(long, value_enum)]
-    pub kty: Option<Kty>,
-    /// Curve for EC and OKP keys.
-    #[arg(long, value_enum)]
-    pub curve: Option<Curve>,
-    /// RSA modulus size.
-    #[arg(long, value_parser = ["2048", "3072", "4096"])]
-    pub size: Option<String>,
+    /// Key type flags.
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// Start of validity: RFC 3339 or a duration from now (e.g. -5m).
     #[arg(long, value_name = "TIME")]
     pub not_before: Option<String>,
@@ -282,6 +336,45 @@ pub struct CreateArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+}
+
+/// The type of a new key (`--kty`, `--curve`, `--size`).
+#[derive(Debug, Args, Clone)]
+pub struct KeyArgs {
+    /// Key type family.
+    #[arg(long, value_enum)]
+    pub kty: Option<Kty>,
+    /// Curve for EC and OKP keys.
+    #[arg(long, value_enum)]
+    pub curve: Option<Curve>,
+    /// RSA modulus size.
+    #[arg(long, value_parser = ["2048", "3072", "4096"])]
+    pub size: Option<String>,
+}
+
+/// Where the CA is (`--ca-url`, `--root`), defaulting to `config/defaults.toml`.
+#[derive(Debug, Args, Clone)]
+pub struct CaTarget {
+    /// The CA's URL (https://host:port).
+    #[arg(long, value_name = "URL")]
+    pub ca_url: Option<String>,
+    /// The root certificate to trust.
+    #[arg(long, value_name = "FILE")]
+    pub root: Option<PathBuf>,
+}
+
+/// How a client command gets its one-time token.
+#[derive(Debug, Args, Clone)]
+pub struct TokenSource {
+    /// A token made earlier with `vouch ca token`.
+    #[arg(long, conflicts_with_all = ["provisioner", "provisioner_password_file"])]
+    pub token: Option<String>,
+    /// The JWK provisioner to mint a token with (default: the only one).
+    #[arg(long)]
+    pub provisioner: Option<String>,
+    /// File holding the provisioner's password.
+    #[arg(long, value_name = "FILE")]
+    pub provisioner_password_file: Option<PathBuf>,
 }
 
 /// `vouch cert sign`.
@@ -353,6 +446,64 @@ pub enum KeyCommand {
 /// `vouch ca ...`.
 #[derive(Debug, Subcommand)]
 pub enum CaCommand {
+    /// Trust a CA: download its root, check the fingerprint, write config/defaults.toml.
+    #[command(
+        after_help = "Example:\n  vouch ca bootstrap --ca-url https://ca.internal:9443 --fingerprint 4e0a...c1d2"
+    )]
+    Bootstrap {
+        /// The CA's URL.
+        #[arg(long, value_name = "URL")]
+        ca_url: String,
+        /// SHA-256 fingerprint of the root (hex, as `vouch init` printed it).
+        #[arg(long)]
+        fingerprint: String,
+        /// Also add the root to the system trust store (Debian: update-ca-certificates).
+        #[arg(long)]
+        install: bool,
+        /// Overwrite an existing root and defaults.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Mint a one-time token for `vouch ca certificate` or any step-ca client.
+    #[command(
+        after_help = "Examples:\n  vouch ca token web.internal --san web.internal --san 10.0.0.5 --password-file prov-pw.txt\n  vouch ca token 3f2a... --revoke --password-file prov-pw.txt"
+    )]
+    Token {
+        /// The subject (common name), or with --revoke the serial.
+        subject: String,
+        /// A name the certificate may carry (default: the subject). Repeatable.
+        #[arg(long = "san", value_name = "NAME")]
+        sans: Vec<String>,
+        /// The JWK provisioner (default: the only one).
+        #[arg(long)]
+        provisioner: Option<String>,
+        /// File holding the provisioner's password.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// A token to revoke the certificate whose serial is SUBJECT.
+        #[arg(long)]
+        revoke: bool,
+        /// Where the CA is.
+        #[command(flatten)]
+        target: CaTarget,
+    },
+    /// Get a certificate from the CA: new key, CSR, token, POST /sign.
+    #[command(
+        after_help = "Example:\n  vouch ca certificate web.internal web.crt web.key --san web.internal --provisioner-password-file prov-pw.txt"
+    )]
+    Certificate(Box<CertificateArgs>),
+    /// Print the CA's root certificates (PEM).
+    Roots {
+        /// Where the CA is.
+        #[command(flatten)]
+        target: CaTarget,
+    },
+    /// Check that the CA answers.
+    Health {
+        /// Where the CA is.
+        #[command(flatten)]
+        target: CaTarget,
+    },
     /// Install the intermediate certificate an outside CA signed (after `vouch init --external-root`).
     #[command(after_help = "Example:\n  vouch ca install-intermediate intermediate_ca.crt")]
     InstallIntermediate {

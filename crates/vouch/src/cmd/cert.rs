@@ -13,7 +13,9 @@ use vouch_validation::{Usage, VerifyOptions, verify_chain};
 use zeroize::Zeroizing;
 
 use super::{load_ca, load_private_key, read_certificates, sha256_hex};
-use crate::cli::{CertCommand, CreateArgs, Curve, Digest, Format, Kty, ProfileArg, SignArgs};
+use crate::cli::{
+    CertCommand, CreateArgs, Curve, Digest, Format, KeyArgs, Kty, ProfileArg, SignArgs,
+};
 use crate::files::{self, Output, PUBLIC_MODE, SECRET_MODE};
 use crate::{cfssl, inspect};
 
@@ -126,7 +128,8 @@ fn profile(p: ProfileArg) -> Profile {
     }
 }
 
-fn key_type_from_flags(args: &CreateArgs) -> Result<Option<KeyType>> {
+/// The key type the `--kty/--curve/--size` flags ask for, if any.
+pub(crate) fn key_type_from_flags(args: &KeyArgs) -> Result<Option<KeyType>> {
     let size = args.size.as_deref().map(str::parse::<u32>).transpose()?;
     Ok(match (args.kty, args.curve, size) {
         (None, None, None) => None,
@@ -202,7 +205,7 @@ fn create(args: &CreateArgs) -> Result<()> {
         (None, _) => bail!("give SUBJECT CRT_FILE KEY_FILE"),
     };
     let profile = profile(args.profile);
-    let key_type = key_type_from_flags(args)?
+    let key_type = key_type_from_flags(&args.key)?
         .or_else(|| json.as_ref().and_then(|j| j.key_type))
         .unwrap_or(KeyType::EcP256);
 

@@ -1,9 +1,11 @@
 //! Command implementations, one module per command group, plus the loaders they share.
 
 mod ca;
+mod ca_client;
 mod cert;
 mod init;
 mod key;
+mod serve;
 
 use std::path::Path;
 
@@ -17,12 +19,37 @@ use crate::files;
 /// Run one command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Serve(args) => serve::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Cert(c) => cert::run(c),
         Command::Key(c) => key::run(c),
         Command::Ca(CaCommand::InstallIntermediate { signed_crt, force }) => {
             ca::install_intermediate(&signed_crt, force)
         }
+        Command::Ca(CaCommand::Bootstrap {
+            ca_url,
+            fingerprint,
+            install,
+            force,
+        }) => ca_client::bootstrap(&ca_url, &fingerprint, install, force),
+        Command::Ca(CaCommand::Token {
+            subject,
+            sans,
+            provisioner,
+            password_file,
+            revoke,
+            target,
+        }) => ca_client::token(
+            &subject,
+            &sans,
+            provisioner.as_deref(),
+            password_file.as_deref(),
+            revoke,
+            &target,
+        ),
+        Command::Ca(CaCommand::Certificate(args)) => ca_client::certificate(&args),
+        Command::Ca(CaCommand::Roots { target }) => ca_client::roots(&target),
+        Command::Ca(CaCommand::Health { target }) => ca_client::health(&target),
     }
 }
 

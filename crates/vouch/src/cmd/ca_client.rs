@@ -1,0 +1,435 @@
+//! Client commands that talk to a running CA: bootstrap, token, certificate, roots, health.
+//! They build requests exactly as the `step` CLI does (smallstep/cli `command/ca/token.go`,
+//! `utils/cautils/token_generator.go`, `command/ca/certificate.go`), so a Vouch CA and a
+//! step-ca answer them alike.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use vouch_issuing::{Dn, KeyType, PrivateKey, San, Subject, create_csr};
+use vouch_model::{DefaultsConfig, Provisioner};
+use vouch_registration::{ProvisionerKey, TokenRequest};
+
+use super::cert::key_type_from_flags;
+use super::sha256_hex;
+use crate::cli::{CaTarget, CertificateArgs};
+use crate::client::{self, Target};
+use crate::files::{self, Output, PUBLIC_MODE, SECRET_MODE};
+use crate::home::{layout, vouch_home};
+
+/// Lifetime of the tokens the client mints (step's default is 5 minutes).
+const TOKEN_LIFETIME: Duration = Duration::minutes(5);
+
+/// Run an async client operation on a small runtime.
+fn block_on<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(fut)
+}
+
+fn target(t: &CaTarget) -> Result<Target> {
+    Target::resolve(t.ca_url.as_deref(), t.root.as_deref())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProvisionersPage {
+    provisioners: Vec<serde_json::Value>,
+    #[serde(default)]
+    next_cursor: String,
+}
+
+/// Every provisioner the CA publishes (following the pagination cursor).
+async fn list_provisioners(
+    target: &Target,
+    http: &reqwest::Client,
+) -> Result<Vec<serde_json::Value>> {
+    let mut all = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..1000 {
+        let url = target.url(&format!("/1.0/provisioners?limit=100&cursor={cursor}"));
+        let page: ProvisionersPage =
+            client::json(client::send(http.get(url), target).await?).await?;
+        all.extend(page.provisioners);
+        if page.next_cursor.is_empty() {
+            return Ok(all);
+        }
+        cursor = page.next_cursor;
+    }
+    bail!("the CA's provisioner list does not end")
+}
+
+/// The SHA-256 fingerprint of the first certificate of the root file.
+fn root_fingerprint(root: &Path) -> Result<String> {
+    let certs = super::read_certificates(root)?;
+    Ok(sha256_hex(&certs[0]))
+}
+
+/// Mint a token for `subject` with a JWK provisioner whose encrypted key the CA publishes.
+async fn mint_token(
+    target: &Target,
+    http: &reqwest::Client,
+    provisioner: Option<&str>,
+    password_file: Option<&Path>,
+    subject: &str,
+    sans: &[String],
+    path: &str,
+) -> Result<String> {
+    let all = list_provisioners(target, http).await?;
+    let jwks: Vec<vouch_model::JwkProvisioner> = all
+        .into_iter()
+        .filter_map(|v| serde_json::from_value::<Provisioner>(v).ok())
+        .map(|p| match p {
+            Provisioner::Jwk(j) => j,
+        })
+        .filter(|j| j.encrypted_key.is_some())
+        .collect();
+    let chosen = match provisioner {
+        Some(name) => jwks.iter().find(|j| j.name == name).ok_or_else(|| {
+            anyhow!("the CA has no JWK provisioner '{name}' with an encrypted key")
+        })?,
+        None => match jwks.as_slice() {
+            [only] => only,
+            [] => bail!("the CA has no JWK provisioner with an encrypted key"),
+            many => bail!(
+                "the CA has several JWK provisioners ({}); choose one with --provisioner",
+                many.iter()
+                    .map(|j| j.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    };
+    let jwe = chosen.encrypted_key.as_deref().unwrap_or_default();
+    let password = files::password(
+        password_file,
+        &format!("the provisioner '{}'", chosen.name),
+        "--password-file",
+        false,
+    )?;
+    let key = ProvisionerKey::from_encrypted(jwe, password.as_bytes())
+        .map_err(|e| anyhow!("provisioner '{}': {e}", chosen.name))?;
+    if key.public_jwk().kid != chosen.key.kid {
+        bail!(
+            "provisioner '{}': its encrypted key does not match its public key",
+            chosen.name
+        );
+    }
+    let audience = target.url(&format!("/1.0/{path}"));
+    let sha = root_fingerprint(&target.root)?;
+    key.sign_token(&TokenRequest {
+        issuer: &chosen.name,
+        audience: &audience,
+        subject,
+        sans,
+        not_before: OffsetDateTime::now_utc(),
+        lifetime: TOKEN_LIFETIME,
+        sha: Some(&sha),
+        x5rt_s256: None,
+    })
+    .map_err(|e| anyhow!("signing the token: {e}"))
+}
+
+pub(super) fn token(
+    subject: &str,
+    sans: &[String],
+    provisioner: Option<&str>,
+    password_file: Option<&Path>,
+    revoke: bool,
+    t: &CaTarget,
+) -> Result<()> {
+    let target = target(t)?;
+    let http = target.client(None)?;
+    let sans: Vec<String> = if sans.is_empty() && !revoke {
+        vec![subject.to_owned()]
+    } else {
+        sans.to_vec()
+    };
+    let path = if revoke { "revoke" } else { "sign" };
+    let token = block_on(mint_token(
+        &target,
+        &http,
+        provisioner,
+        password_file,
+        subject,
+        &sans,
+        path,
+    ))?;
+    println!("{token}");
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignResponse {
+    crt: String,
+    ca: String,
+    #[serde(default)]
+    cert_chain: Vec<String>,
+}
+
+pub(super) fn certificate(args: &CertificateArgs) -> Result<()> {
+    if !args.force {
+        for p in [&args.crt_file, &args.key_file] {
+            if p.exists() {
+                bail!("{}: already exists (use --force to overwrite)", p.display());
+            }
+        }
+    }
+    let target = target(&args.target)?;
+    let http = target.client(None)?;
+    let sans_text: Vec<String> = if args.sans.is_empty() {
+        vec![args.subject.clone()]
+    } else {
+        args.sans.clone()
+    };
+    let sans = sans_text
+        .iter()
+        .map(|n| n.parse::<San>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let key_type = key_type_from_flags(&args.key)?.unwrap_or(KeyType::EcP256);
+    let key = PrivateKey::generate(key_type)?;
+    let csr = create_csr(
+        &Dn::try_from(&Subject::common_name(args.subject.clone()))?,
+        &sans,
+        &key,
+    )?;
+    let resp: SignResponse = block_on(async {
+        let ott = match &args.token.token {
+            Some(t) => t.clone(),
+            None => {
+                mint_token(
+                    &target,
+                    &http,
+                    args.token.provisioner.as_deref(),
+                    args.token.provisioner_password_file.as_deref(),
+                    &args.subject,
+                    &sans_text,
+                    "sign",
+                )
+                .await?
+            }
+        };
+        let body = json!({
+            "csr": vouch_issuing::to_pem("CERTIFICATE REQUEST", &csr),
+            "ott": ott,
+            "notBefore": args.not_before.clone().unwrap_or_default(),
+            "notAfter": args.not_after.clone().unwrap_or_default(),
+        });
+        client::json(client::send(http.post(target.url("/1.0/sign")).json(&body), &target).await?)
+            .await
+    })?;
+    // The leaf and the chain above it, as step writes them.
+    let chain = if resp.cert_chain.is_empty() {
+        vec![resp.crt.clone(), resp.ca.clone()]
+    } else {
+        resp.cert_chain.clone()
+    };
+    let bundle = chain.concat();
+    let key_pem = key.to_pem(None)?;
+    files::write_all_or_nothing(
+        &[
+            Output {
+                path: &args.key_file,
+                data: key_pem.as_bytes(),
+                mode: SECRET_MODE,
+            },
+            Output {
+                path: &args.crt_file,
+                data: bundle.as_bytes(),
+                mode: PUBLIC_MODE,
+            },
+        ],
+        args.force,
+    )?;
+    eprintln!(
+        "Your certificate has been saved in {}.\nYour private key has been saved in {}.",
+        args.crt_file.display(),
+        args.key_file.display()
+    );
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct Crts {
+    crts: Vec<String>,
+}
+
+pub(super) fn roots(t: &CaTarget) -> Result<()> {
+    let target = target(t)?;
+    let http = target.client(None)?;
+    let crts: Crts = block_on(async {
+        client::json(client::send(http.get(target.url("/1.0/roots")), &target).await?).await
+    })?;
+    print!("{}", crts.crts.concat());
+    Ok(())
+}
+
+pub(super) fn health(t: &CaTarget) -> Result<()> {
+    let target = target(t)?;
+    let http = target.client(None)?;
+    let v: serde_json::Value = block_on(async {
+        client::json(client::send(http.get(target.url("/health")), &target).await?).await
+    })?;
+    println!(
+        "{}",
+        v.get("status")
+            .and_then(|s| s.as_str())
+            .unwrap_or("unknown")
+    );
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct RootResponse {
+    ca: String,
+}
+
+pub(super) fn bootstrap(ca_url: &str, fingerprint: &str, install: bool, force: bool) -> Result<()> {
+    let ca_url = ca_url.trim_end_matches('/').to_owned();
+    if !ca_url.starts_with("https://") {
+        bail!("--ca-url '{ca_url}' must start with https://");
+    }
+    let want: String = fingerprint
+        .chars()
+        .filter(|c| *c != ':' && *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if want.len() != 64 || !want.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("--fingerprint must be 64 hex digits (a SHA-256 fingerprint)");
+    }
+    let home = vouch_home()?;
+    let root_path = home.join(layout::ROOT_CRT);
+    let defaults_path = home.join(layout::DEFAULTS);
+    // Trust on first use, pinned by the fingerprint: fetch without verifying, then check the
+    // root's hash before anything is trusted or written.
+    let pem = block_on(async {
+        let insecure = reqwest::Client::builder()
+            .tls_danger_accept_invalid_certs(true)
+            .https_only(true)
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .context("HTTPS client")?;
+        let probe = Target {
+            ca_url: ca_url.clone(),
+            root: root_path.clone(),
+        };
+        let r: RootResponse = client::json(
+            client::send(insecure.get(format!("{ca_url}/root/{want}")), &probe).await?,
+        )
+        .await?;
+        Ok(r.ca)
+    })?;
+    let block = pem::parse(&pem).map_err(|e| anyhow!("the CA sent a root that is not PEM: {e}"))?;
+    let got = sha256_hex(block.contents());
+    if got != want {
+        bail!("the CA's root has fingerprint {got}, not {want}: refusing to trust it");
+    }
+    // Now check that the CA really serves under this root.
+    let tmp = tempfile_in(&home)?;
+    std::fs::write(tmp.path(), &pem).context("temporary root file")?;
+    let target = Target {
+        ca_url: ca_url.clone(),
+        root: tmp.path().to_owned(),
+    };
+    let http = target.client(None)?;
+    block_on(async {
+        client::json::<serde_json::Value>(
+            client::send(http.get(target.url("/health")), &target).await?,
+        )
+        .await
+    })
+    .context("the CA's TLS certificate does not chain to the root")?;
+
+    std::fs::create_dir_all(home.join("certs")).context("creating certs/")?;
+    std::fs::create_dir_all(home.join("config")).context("creating config/")?;
+    let defaults = DefaultsConfig {
+        ca_url,
+        ca_config: home.join(layout::CA_CONFIG).display().to_string(),
+        fingerprint: want,
+        root: root_path.display().to_string(),
+    };
+    let text = format!(
+        "# Vouch client defaults, written by `vouch ca bootstrap`.\n{}",
+        toml::to_string_pretty(&defaults)?
+    );
+    files::write_all_or_nothing(
+        &[
+            Output {
+                path: &root_path,
+                data: pem.as_bytes(),
+                mode: PUBLIC_MODE,
+            },
+            Output {
+                path: &defaults_path,
+                data: text.as_bytes(),
+                mode: PUBLIC_MODE,
+            },
+        ],
+        force,
+    )?;
+    println!(
+        "The root certificate has been saved in {}.",
+        root_path.display()
+    );
+    println!(
+        "The authority configuration has been saved in {}.",
+        defaults_path.display()
+    );
+    if install {
+        install_root(&pem, &defaults.fingerprint)?;
+    }
+    Ok(())
+}
+
+struct TempFile(std::path::PathBuf);
+impl TempFile {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn tempfile_in(home: &Path) -> Result<TempFile> {
+    let dir = std::env::temp_dir();
+    let _ = home;
+    Ok(TempFile(dir.join(format!(
+        "vouch-bootstrap-{}.crt",
+        std::process::id()
+    ))))
+}
+
+/// Add the root to the Debian/Ubuntu system trust store.
+fn install_root(pem: &str, fingerprint: &str) -> Result<()> {
+    let dir = Path::new("/usr/local/share/ca-certificates");
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let path = dir.join(format!("vouch-{}.crt", &fingerprint[..16]));
+    files::write_all_or_nothing(
+        &[Output {
+            path: &path,
+            data: pem.as_bytes(),
+            mode: PUBLIC_MODE,
+        }],
+        true,
+    )?;
+    let status = std::process::Command::new("update-ca-certificates")
+        .status()
+        .context("cannot run update-ca-certificates (Debian package ca-certificates)")?;
+    if !status.success() {
+        bail!("update-ca-certificates failed");
+    }
+    println!(
+        "The root certificate has been installed in the system trust store ({}).",
+        path.display()
+    );
+    Ok(())
+}

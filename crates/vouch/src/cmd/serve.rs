@@ -1,0 +1,78 @@
+//! `vouch serve`: run the online CA until SIGTERM or ctrl-c; SIGHUP reloads the configuration.
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::{LogFormat, ServeArgs};
+use crate::files;
+use crate::home::{layout, vouch_home};
+use crate::server::{self, Authority, ServerOptions};
+
+/// Normalise `:443` to `0.0.0.0:443` (step-ca's address form).
+fn bind_address(address: &str) -> String {
+    if address.starts_with(':') {
+        format!("0.0.0.0{address}")
+    } else {
+        address.to_owned()
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VOUCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+pub(super) fn run(args: &ServeArgs) -> Result<()> {
+    let home = vouch_home()?;
+    // Fail early, before asking for a password, when there is no PKI.
+    let authority = Authority::load(&home).with_context(|| {
+        format!(
+            "no usable PKI in {} (run vouch init first, or set VOUCH_HOME)",
+            home.display()
+        )
+    })?;
+    let password = files::password(
+        args.password_file.as_deref(),
+        &format!(
+            "the intermediate key {}",
+            home.join(layout::INTERMEDIATE_KEY).display()
+        ),
+        "--password-file (or VOUCH_PASSWORD_FILE)",
+        false,
+    )?;
+    init_logging(args.log_format);
+    let address = bind_address(args.address.as_deref().unwrap_or(&authority.config.address));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let listener = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        let server = server::start(listener, ServerOptions { home, password }).await?;
+        eprintln!("Vouch is serving on https://{}", server.local_addr);
+        let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+        let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = tokio::signal::ctrl_c() => break,
+                _ = hup.recv() => match server.reload() {
+                    Ok(()) => tracing::info!("configuration reloaded"),
+                    Err(e) => tracing::error!(error = %e, "reload failed; the previous configuration stays in force"),
+                },
+            }
+        }
+        tracing::info!("shutting down");
+        server.shutdown().await
+    })
+}
