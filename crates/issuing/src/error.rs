@@ -47,6 +47,9 @@ pub enum Error {
     /// Validity dates that make no sense.
     #[error("invalid validity: {0}")]
     Validity(String),
+    /// A name is forbidden by policy.
+    #[error("{0}")]
+    Policy(vouch_model::PolicyViolation),
     /// The issuance log (the store) failed; nothing was handed out.
     #[error("storage: {0}")]
     Log(crate::LogError),
@@ -70,6 +73,7 @@ impl Error {
             Error::CsrSignature => ErrorKind::BadCsr,
             Error::NotACa(_) | Error::Chain(_) => ErrorKind::Forbidden,
             Error::Log(e) => e.kind,
+            Error::Policy(_) => ErrorKind::PolicyForbids,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -35,7 +35,7 @@ pub use csr::{VerifiedCsr, create_csr, verify_csr};
 pub use error::Error;
 pub use key::{KeyType, PrivateKey, PublicKeyInfo, describe_public_key};
 pub use name::{Dn, San, Subject};
-pub use online::{Intent, IssuanceLog, LogError, OnlineIssuer};
+pub use online::{Intent, IssuanceLog, LogError, OnlineIssuer, check_policies};
 pub use serial::random_serial;
 pub use signer::Signer;
 pub use step_ext::{

@@ -265,6 +265,11 @@ impl Dn {
     }
 
     /// Convert a parsed X.509 name, keeping each attribute's string type.
+    pub fn from_name(name: &x509_parser::x509::X509Name<'_>) -> Result<Self, Error> {
+        Self::from_x509(name)
+    }
+
+    /// Convert a parsed X.509 name, keeping each attribute's string type.
     pub(crate) fn from_x509(name: &x509_parser::x509::X509Name<'_>) -> Result<Self, Error> {
         use x509_parser::der_parser::asn1_rs::Tag;
         let mut dn = rcgen::DistinguishedName::new();

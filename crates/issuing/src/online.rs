@@ -11,12 +11,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
-use vouch_model::ErrorKind;
+use vouch_model::{ErrorKind, NamePolicy, Names};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::cert::{prepare, sign_prepared};
 use crate::key::hex;
-use crate::{CaCertificate, CertificateSpec, Error, IssuedCertificate, Signer, check_spki_pair};
+use crate::{
+    CaCertificate, CertificateSpec, Error, IssuedCertificate, San, Signer, check_spki_pair,
+};
 
 /// What is recorded before signing.
 #[derive(Debug, Clone)]
@@ -87,14 +89,19 @@ impl OnlineIssuer {
     }
 
     /// Issue a certificate for `subject_spki_der`, recording it before and after signing.
+    ///
+    /// The registration authority approved the names already; they are checked again here
+    /// against `policies` (authority-wide and the provisioner's), at the trust boundary.
     pub async fn issue<L: IssuanceLog>(
         &self,
         spec: &CertificateSpec,
         subject_spki_der: &[u8],
         provisioner: Option<&str>,
+        policies: &[&NamePolicy],
         log: &L,
         now: OffsetDateTime,
     ) -> Result<IssuedCertificate, Error> {
+        check_policies(spec, policies)?;
         let prepared = prepare(
             spec,
             subject_spki_der,
@@ -126,6 +133,11 @@ impl OnlineIssuer {
         Ok(issued)
     }
 
+    /// The issuing certificate's chain above a leaf (the intermediate), DER.
+    pub fn chain(&self) -> Vec<Vec<u8>> {
+        vec![self.cert.der().to_vec()]
+    }
+
     /// Read the signed certificate back with an independent parser: it must parse whole, carry
     /// the chosen serial, and its signature must verify with the issuer's key.
     fn check_signed(&self, issued: &IssuedCertificate) -> Result<(), Error> {
@@ -141,4 +153,32 @@ impl OnlineIssuer {
         cert.verify_signature(Some(ca.public_key()))
             .map_err(|_| Error::internal("signed certificate does not verify with the issuer key"))
     }
+}
+
+/// Check the certificate's names against every policy.
+pub fn check_policies(spec: &CertificateSpec, policies: &[&NamePolicy]) -> Result<(), Error> {
+    if policies.is_empty() {
+        return Ok(());
+    }
+    let (mut dns, mut ips, mut emails, mut uris) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for san in &spec.sans {
+        match san {
+            San::Dns(d) => dns.push(d.clone()),
+            San::Ip(ip) => ips.push(*ip),
+            San::Email(e) => emails.push(e.clone()),
+            San::Uri(u) => uris.push(u.clone()),
+        }
+    }
+    let cn = spec.subject.common_name();
+    let names = Names {
+        common_name: cn.as_deref(),
+        dns: &dns,
+        ips: &ips,
+        emails: &emails,
+        uris: &uris,
+    };
+    for p in policies {
+        p.check(&names).map_err(Error::Policy)?;
+    }
+    Ok(())
 }

@@ -56,6 +56,9 @@ pub struct Authority {
     /// Global claims; a provisioner's own claims override them field by field.
     #[serde(default)]
     pub claims: Claims,
+    /// Authority-wide name policy (every provisioner's certificates must pass it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::Policy>,
     /// Who may request certificates, and how they authenticate.
     #[serde(default)]
     pub provisioners: Vec<Provisioner>,
@@ -219,6 +222,9 @@ pub struct JwkProvisioner {
     /// Overrides of the global claims.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Claims>,
+    /// This provisioner's own name policy (on top of the authority's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::Policy>,
 }
 
 /// A public JSON Web Key (RFC 7517) as step-ca writes it.
@@ -276,6 +282,9 @@ impl CaConfig {
             });
         }
         errors.extend(self.authority.claims.validate("authority.claims"));
+        if let Some(p) = &self.authority.policy {
+            errors.extend(p.validate("authority.policy"));
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, p) in self.authority.provisioners.iter().enumerate() {
             if !seen.insert(p.name()) {
@@ -287,6 +296,9 @@ impl CaConfig {
             let Provisioner::Jwk(jwk) = p;
             if let Some(c) = &jwk.claims {
                 errors.extend(c.validate(&format!("authority.provisioners[{i}].claims")));
+            }
+            if let Some(p) = &jwk.policy {
+                errors.extend(p.validate(&format!("authority.provisioners[{i}].policy")));
             }
         }
         errors
@@ -325,6 +337,7 @@ mod tests {
             },
             authority: Authority {
                 claims: Claims::defaults(),
+                policy: None,
                 provisioners: vec![Provisioner::Jwk(JwkProvisioner {
                     name: "admin".into(),
                     key: Jwk {
@@ -340,6 +353,7 @@ mod tests {
                     },
                     encrypted_key: Some("e".into()),
                     claims: None,
+                    policy: None,
                 })],
             },
         }

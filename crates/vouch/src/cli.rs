@@ -88,6 +88,32 @@ pub struct CertificateArgs {
     pub force: bool,
 }
 
+/// `vouch ca revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The serial (hex with 0x, as `vouch cert inspect` prints it without colons, or decimal).
+    /// Taken from --cert when omitted.
+    pub serial: Option<String>,
+    /// Reason: a RFC 5280 name (keyCompromise, superseded, cessationOfOperation, …) or code.
+    #[arg(long, default_value = "unspecified")]
+    pub reason: String,
+    /// Passive revocation: the CA refuses renewal, but the certificate is not listed in the CRL.
+    #[arg(long)]
+    pub passive: bool,
+    /// Authenticate with this certificate (mTLS) instead of a token.
+    #[arg(long, value_name = "CRT_FILE", requires = "key", conflicts_with_all = ["token", "provisioner"])]
+    pub cert: Option<PathBuf>,
+    /// The certificate's key (with --cert).
+    #[arg(long, value_name = "KEY_FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The token.
+    #[command(flatten)]
+    pub token: TokenSource,
+    /// Where the CA is.
+    #[command(flatten)]
+    pub target: CaTarget,
+}
+
 /// Log formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormat {
@@ -492,6 +518,47 @@ pub enum CaCommand {
         after_help = "Example:\n  vouch ca certificate web.internal web.crt web.key --san web.internal --provisioner-password-file prov-pw.txt"
     )]
     Certificate(Box<CertificateArgs>),
+    /// Renew a certificate over mTLS (same key); writes the new chain over CRT_FILE.
+    #[command(
+        after_help = "Examples:\n  vouch ca renew web.crt web.key\n  vouch ca renew web.crt web.key --expires-in 8h   # only when it expires within 8 hours"
+    )]
+    Renew {
+        /// The certificate (chain) to renew.
+        crt_file: PathBuf,
+        /// Its private key.
+        key_file: PathBuf,
+        /// File holding the key's password, when it is encrypted.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Renew only if the certificate expires within this duration (e.g. 8h).
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+        /// Where the CA is.
+        #[command(flatten)]
+        target: CaTarget,
+    },
+    /// Renew a certificate with a new key over mTLS; writes both files.
+    #[command(after_help = "Example:\n  vouch ca rekey web.crt web.key")]
+    Rekey {
+        /// The certificate (chain) to rekey.
+        crt_file: PathBuf,
+        /// Its private key (replaced by the new one).
+        key_file: PathBuf,
+        /// File holding the key's password, when it is encrypted.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Key type flags for the new key (default: the same type as the old one).
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Where the CA is.
+        #[command(flatten)]
+        target: CaTarget,
+    },
+    /// Revoke a certificate, with a token (JWK provisioner) or with the certificate itself (mTLS).
+    #[command(
+        after_help = "Examples:\n  vouch ca revoke 0x3f2a... --reason keyCompromise --provisioner-password-file prov-pw.txt\n  vouch ca revoke --cert web.crt --key web.key --passive"
+    )]
+    Revoke(Box<RevokeArgs>),
     /// Print the CA's root certificates (PEM).
     Roots {
         /// Where the CA is.

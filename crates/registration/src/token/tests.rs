@@ -43,6 +43,7 @@ fn provisioner_for(jwk: Jwk) -> JwkProvisioner {
         key: jwk,
         encrypted_key: None,
         claims: None,
+        policy: None,
     }
 }
 

@@ -225,12 +225,7 @@ pub(super) fn certificate(args: &CertificateArgs) -> Result<()> {
             .await
     })?;
     // The leaf and the chain above it, as step writes them.
-    let chain = if resp.cert_chain.is_empty() {
-        vec![resp.crt.clone(), resp.ca.clone()]
-    } else {
-        resp.cert_chain.clone()
-    };
-    let bundle = chain.concat();
+    let bundle = chain_pem(&resp);
     let key_pem = key.to_pem(None)?;
     files::write_all_or_nothing(
         &[
@@ -432,4 +427,208 @@ fn install_root(pem: &str, fingerprint: &str) -> Result<()> {
         path.display()
     );
     Ok(())
+}
+
+/// The certificate chain (PEM) and key of a client identity, as reqwest wants it: the key
+/// (decrypted in memory when needed) followed by the chain.
+fn identity(
+    crt: &Path,
+    key: &Path,
+    password_file: Option<&Path>,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>, PrivateKey)> {
+    let chain = super::read_certificates(crt)?;
+    let key = super::load_private_key(key, password_file, "--password-file")?;
+    vouch_issuing::check_spki_pair(&leaf_spki(&chain[0])?, &key)
+        .map_err(|e| anyhow!("{}: {e}", crt.display()))?;
+    let mut pem = key.to_pem(None)?.as_bytes().to_vec();
+    for c in &chain {
+        pem.extend_from_slice(vouch_issuing::to_pem("CERTIFICATE", c).as_bytes());
+    }
+    Ok((pem, chain, key))
+}
+
+fn leaf_spki(der: &[u8]) -> Result<Vec<u8>> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| anyhow!("bad certificate: {e}"))?;
+    Ok(cert.public_key().raw.to_vec())
+}
+
+fn not_after(der: &[u8]) -> Result<OffsetDateTime> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| anyhow!("bad certificate: {e}"))?;
+    Ok(cert.validity().not_after.to_datetime())
+}
+
+fn chain_pem(resp: &SignResponse) -> String {
+    if resp.cert_chain.is_empty() {
+        format!("{}{}", resp.crt, resp.ca)
+    } else {
+        resp.cert_chain.concat()
+    }
+}
+
+pub(super) fn renew(
+    crt: &Path,
+    key: &Path,
+    password_file: Option<&Path>,
+    expires_in: Option<&str>,
+    t: &CaTarget,
+) -> Result<()> {
+    let target = target(t)?;
+    let (id, chain, _) = identity(crt, key, password_file)?;
+    if let Some(window) = expires_in {
+        let window =
+            vouch_model::parse_duration(window).map_err(|e| anyhow!("--expires-in: {e}"))?;
+        let end = not_after(&chain[0])?;
+        if end - OffsetDateTime::now_utc() > window {
+            eprintln!(
+                "{}: not renewed, it expires at {end} (more than {window} from now)",
+                crt.display()
+            );
+            return Ok(());
+        }
+    }
+    let http = target.client(Some(&id))?;
+    let resp: SignResponse = block_on(async {
+        client::json(client::send(http.post(target.url("/1.0/renew")), &target).await?).await
+    })?;
+    files::write_all_or_nothing(
+        &[Output {
+            path: crt,
+            data: chain_pem(&resp).as_bytes(),
+            mode: PUBLIC_MODE,
+        }],
+        true,
+    )?;
+    eprintln!("Your certificate has been saved in {}.", crt.display());
+    Ok(())
+}
+
+pub(super) fn rekey(
+    crt: &Path,
+    key_path: &Path,
+    password_file: Option<&Path>,
+    key_args: &crate::cli::KeyArgs,
+    t: &CaTarget,
+) -> Result<()> {
+    let target = target(t)?;
+    let (id, _, old_key) = identity(crt, key_path, password_file)?;
+    let key_type = key_type_from_flags(key_args)?.unwrap_or(old_key.key_type());
+    let new_key = PrivateKey::generate(key_type)?;
+    // The CA keeps the old names; the CSR only carries the new key.
+    let csr = create_csr(&Dn::try_from(&Subject::default())?, &[], &new_key)?;
+    let http = target.client(Some(&id))?;
+    let body = json!({"csr": vouch_issuing::to_pem("CERTIFICATE REQUEST", &csr)});
+    let resp: SignResponse = block_on(async {
+        client::json(client::send(http.post(target.url("/1.0/rekey")).json(&body), &target).await?)
+            .await
+    })?;
+    let key_pem = new_key.to_pem(None)?;
+    files::write_all_or_nothing(
+        &[
+            Output {
+                path: key_path,
+                data: key_pem.as_bytes(),
+                mode: SECRET_MODE,
+            },
+            Output {
+                path: crt,
+                data: chain_pem(&resp).as_bytes(),
+                mode: PUBLIC_MODE,
+            },
+        ],
+        true,
+    )?;
+    eprintln!(
+        "Your certificate has been saved in {}.\nYour private key has been saved in {}.",
+        crt.display(),
+        key_path.display()
+    );
+    Ok(())
+}
+
+/// RFC 5280 reason names and codes.
+fn reason_code(reason: &str) -> Result<u8> {
+    const NAMES: [(&str, u8); 10] = [
+        ("unspecified", 0),
+        ("keyCompromise", 1),
+        ("cACompromise", 2),
+        ("affiliationChanged", 3),
+        ("superseded", 4),
+        ("cessationOfOperation", 5),
+        ("certificateHold", 6),
+        ("removeFromCRL", 8),
+        ("privilegeWithdrawn", 9),
+        ("aACompromise", 10),
+    ];
+    if let Ok(n) = reason.parse::<u8>()
+        && NAMES.iter().any(|(_, c)| *c == n)
+    {
+        return Ok(n);
+    }
+    NAMES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(reason))
+        .map(|(_, c)| *c)
+        .ok_or_else(|| anyhow!("--reason '{reason}' is not a RFC 5280 reason (e.g. keyCompromise, superseded, cessationOfOperation)"))
+}
+
+pub(super) fn revoke(args: &crate::cli::RevokeArgs) -> Result<()> {
+    let target = target(&args.target)?;
+    let code = reason_code(&args.reason)?;
+    let (http, serial, ott) = match (&args.cert, &args.key) {
+        (Some(crt), Some(key)) => {
+            let (id, chain, _) = identity(crt, key, None)?;
+            let own = format!("0x{}", hex_serial(&chain[0])?);
+            if let Some(s) = &args.serial
+                && crate::server::normalize_serial(s).ok()
+                    != crate::server::normalize_serial(&own).ok()
+            {
+                bail!("--cert {} has serial {own}, not {s}", crt.display());
+            }
+            (target.client(Some(&id))?, own, String::new())
+        }
+        _ => {
+            let serial = args
+                .serial
+                .clone()
+                .ok_or_else(|| anyhow!("give the SERIAL to revoke (or --cert and --key)"))?;
+            let http = target.client(None)?;
+            let ott = match &args.token.token {
+                Some(t) => t.clone(),
+                None => block_on(mint_token(
+                    &target,
+                    &http,
+                    args.token.provisioner.as_deref(),
+                    args.token.provisioner_password_file.as_deref(),
+                    &serial,
+                    &[],
+                    "revoke",
+                ))?,
+            };
+            (http, serial, ott)
+        }
+    };
+    let body = json!({
+        "serial": serial,
+        "ott": ott,
+        "reasonCode": code,
+        "reason": args.reason,
+        "passive": args.passive,
+    });
+    let _: serde_json::Value = block_on(async {
+        client::json(client::send(http.post(target.url("/1.0/revoke")).json(&body), &target).await?)
+            .await
+    })?;
+    println!(
+        "Certificate with serial {serial} has been {}revoked.",
+        if args.passive { "passively " } else { "" }
+    );
+    Ok(())
+}
+
+fn hex_serial(der: &[u8]) -> Result<String> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| anyhow!("bad certificate: {e}"))?;
+    Ok(vouch_issuing::serial_hex(cert.raw_serial()))
 }

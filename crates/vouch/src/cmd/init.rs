@@ -261,11 +261,13 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
         },
         authority: Authority {
             claims: Claims::defaults(),
+            policy: None,
             provisioners: vec![Provisioner::Jwk(JwkProvisioner {
                 name: provisioner.clone(),
                 key: prov_key.public_jwk().clone(),
                 encrypted_key: Some(encrypted_key),
                 claims: None,
+                policy: None,
             })],
         },
     };

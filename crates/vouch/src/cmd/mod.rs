@@ -49,6 +49,33 @@ pub fn run(cli: Cli) -> Result<()> {
         ),
         Command::Ca(CaCommand::Certificate(args)) => ca_client::certificate(&args),
         Command::Ca(CaCommand::Roots { target }) => ca_client::roots(&target),
+        Command::Ca(CaCommand::Renew {
+            crt_file,
+            key_file,
+            password_file,
+            expires_in,
+            target,
+        }) => ca_client::renew(
+            &crt_file,
+            &key_file,
+            password_file.as_deref(),
+            expires_in.as_deref(),
+            &target,
+        ),
+        Command::Ca(CaCommand::Rekey {
+            crt_file,
+            key_file,
+            password_file,
+            key,
+            target,
+        }) => ca_client::rekey(
+            &crt_file,
+            &key_file,
+            password_file.as_deref(),
+            &key,
+            &target,
+        ),
+        Command::Ca(CaCommand::Revoke(args)) => ca_client::revoke(&args),
         Command::Ca(CaCommand::Health { target }) => ca_client::health(&target),
     }
 }

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::sign;
 use super::state::AppState;
+use super::{lifecycle, sign};
 use crate::cmd::sha256_hex;
 
 /// Largest request body accepted (a CSR, a token and template data fit easily).
@@ -33,6 +33,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/provisioners", get(provisioners))
         .route("/provisioners/{kid}/encrypted-key", get(encrypted_key))
         .route("/sign", post(sign::sign))
+        .route("/renew", post(lifecycle::renew))
+        .route("/rekey", post(lifecycle::rekey))
+        .route("/revoke", post(lifecycle::revoke))
 }
 
 /// The whole router: routes at `/` and `/1.0`, JSON 404s.

@@ -61,9 +61,9 @@ impl ApiError {
 /// The HTTP status of each kind (the ACME mapping lives with the ACME routes).
 pub fn status_for(kind: ErrorKind) -> StatusCode {
     match kind {
-        ErrorKind::Malformed | ErrorKind::BadCsr | ErrorKind::PolicyForbids => {
-            StatusCode::BAD_REQUEST
-        }
+        ErrorKind::Malformed | ErrorKind::BadCsr => StatusCode::BAD_REQUEST,
+        // step-ca answers policy refusals with 403.
+        ErrorKind::PolicyForbids => StatusCode::FORBIDDEN,
         ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,

@@ -9,6 +9,7 @@
 
 mod api;
 mod error;
+mod lifecycle;
 mod sign;
 mod state;
 mod tls;
@@ -32,6 +33,7 @@ use vouch_model::{Clock, SystemClock};
 use zeroize::Zeroizing;
 
 pub use error::ApiError;
+pub use lifecycle::normalize_serial;
 pub use state::{AppState, Authority, Pki};
 
 /// How long a client may take to complete the TLS handshake.

@@ -252,6 +252,7 @@ pub(super) async fn sign(
             &spec,
             &csr.spki_der,
             Some(&provisioner.name),
+            &authority.policies(&provisioner.name),
             &StoreLog {
                 store: &state.store,
             },

@@ -1,13 +1,14 @@
 //! What the server holds: the PKI (issuing certificate and key, roots; fixed for the life of
 //! the process) and the authority (provisioners, claims, policy; reloaded on SIGHUP).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, Result, anyhow, bail};
 use time::OffsetDateTime;
 use vouch_issuing::{CaCertificate, Intent, IssuanceLog, LogError, OnlineIssuer, PrivateKey};
-use vouch_model::{CaConfig, Clock, Provisioner};
+use vouch_model::{CaConfig, Clock, NamePolicy, Provisioner};
 use vouch_storage::Store;
 
 use super::tls::CertResolver;
@@ -42,7 +43,7 @@ impl Pki {
 
     /// The chain above a leaf: the intermediate, DER.
     pub fn intermediates(&self) -> Vec<Vec<u8>> {
-        vec![self.issuer.certificate().der().to_vec()]
+        self.issuer.chain()
     }
 }
 
@@ -51,6 +52,10 @@ impl Pki {
 pub struct Authority {
     /// The parsed `ca.toml`.
     pub config: CaConfig,
+    /// The authority-wide name policy, compiled.
+    pub policy: Option<NamePolicy>,
+    /// Each provisioner's own name policy, compiled, by provisioner name.
+    pub provisioner_policies: HashMap<String, NamePolicy>,
 }
 
 impl Authority {
@@ -65,7 +70,42 @@ impl Authority {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
             bail!("{}: {}", path.display(), list.join("; "));
         }
-        Ok(Authority { config })
+        let compile = |p: &Option<vouch_model::Policy>| -> Result<Option<NamePolicy>> {
+            match p.as_ref().and_then(|p| p.x509.as_ref()) {
+                None => Ok(None),
+                Some(x) => NamePolicy::new(x).map(Some).map_err(|e| {
+                    anyhow!(
+                        "{}: policy: {}",
+                        path.display(),
+                        e.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                }),
+            }
+        };
+        let policy = compile(&config.authority.policy)?;
+        let mut provisioner_policies = HashMap::new();
+        for p in &config.authority.provisioners {
+            let Provisioner::Jwk(j) = p;
+            if let Some(np) = compile(&j.policy)? {
+                provisioner_policies.insert(j.name.clone(), np);
+            }
+        }
+        Ok(Authority {
+            config,
+            policy,
+            provisioner_policies,
+        })
+    }
+
+    /// The policies that apply to certificates of `provisioner`: the authority's, then its own.
+    pub fn policies(&self, provisioner: &str) -> Vec<&NamePolicy> {
+        self.policy
+            .iter()
+            .chain(self.provisioner_policies.get(provisioner))
+            .collect()
     }
 
     /// Token audiences accepted for `path` (e.g. `sign`): `https://NAME/1.0/PATH` and
