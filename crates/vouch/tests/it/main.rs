@@ -12,4 +12,6 @@ mod bad_input;
 mod cert;
 mod import;
 mod init;
+mod server;
 mod support;
+mod testca;

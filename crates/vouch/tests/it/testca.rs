@@ -1,0 +1,191 @@
+//! `TestCa`: the real server, in-process, on 127.0.0.1 with an OS-assigned port (the harness
+//! binds the listener and hands it over; nothing "reserves" a port). Clients are the real
+//! `vouch` binary and curl; certificates are checked with openssl and pkilint.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::init::init_args;
+use crate::support::*;
+
+pub struct TestCa {
+    pub env: Env,
+    pub port: u16,
+    rt: tokio::runtime::Runtime,
+    server: Option<vouch::server::RunningServer>,
+}
+
+impl TestCa {
+    pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// Create a PKI, let `edit` change `ca.toml`'s text, and serve it.
+    pub fn start_with(edit: impl FnOnce(&mut String)) -> Self {
+        let env = Env::new();
+        let pw = env.p("pw.txt");
+        let mut args = init_args(&env, &pw, &[]);
+        for a in args.iter_mut() {
+            if *a == "ca.acme.test,127.0.0.1" {
+                *a = "localhost,127.0.0.1";
+            }
+        }
+        env.ok(&args);
+        let config = env.home().join("config/ca.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        edit(&mut text);
+        std::fs::write(&config, text).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let home = env.home();
+        let server = rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            vouch::server::start(
+                listener,
+                vouch::server::ServerOptions {
+                    home,
+                    password: zeroize::Zeroizing::new("correct horse battery staple".to_owned()),
+                },
+            )
+            .await
+            .unwrap()
+        });
+        let port = server.local_addr.port();
+        // Point the client defaults at the real port.
+        let defaults = env.home().join("config/defaults.toml");
+        let text = std::fs::read_to_string(&defaults).unwrap();
+        let text = text.replace(
+            "https://localhost:9443",
+            &format!("https://localhost:{port}"),
+        );
+        std::fs::write(&defaults, text).unwrap();
+        TestCa {
+            env,
+            port,
+            rt,
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.port)
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.env.home().join("certs/root_ca.crt")
+    }
+
+    pub fn intermediate(&self) -> PathBuf {
+        self.env.home().join("certs/intermediate_ca.crt")
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.env
+            .ok(&["cert", "fingerprint", self.root().to_str().unwrap()])
+            .trim()
+            .to_owned()
+    }
+
+    /// Run something against the server's store.
+    pub fn store<T>(&self, f: impl AsyncFnOnce(&vouch_storage::Store) -> T) -> T {
+        let store = self.server.as_ref().unwrap().state.store.clone();
+        self.rt.block_on(async move { f(&store).await })
+    }
+
+    pub fn count(&self) -> u64 {
+        self.store(async |s| s.count_certificates().await.unwrap())
+    }
+
+    pub fn reload(&self) -> anyhow::Result<()> {
+        self.server.as_ref().unwrap().reload()
+    }
+
+    /// Stop the server (graceful), as SIGTERM does.
+    pub fn shutdown(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.rt.block_on(s.shutdown()).unwrap();
+        }
+    }
+
+    /// The provisioner key, decrypted from ca.toml with the provisioner password.
+    pub fn provisioner_key(&self) -> (String, vouch_registration::ProvisionerKey) {
+        let cfg: vouch_model::CaConfig = toml::from_str(
+            &std::fs::read_to_string(self.env.home().join("config/ca.toml")).unwrap(),
+        )
+        .unwrap();
+        let vouch_model::Provisioner::Jwk(p) = &cfg.authority.provisioners[0];
+        let key = vouch_registration::ProvisionerKey::from_encrypted(
+            p.encrypted_key.as_deref().unwrap(),
+            b"correct horse battery staple",
+        )
+        .unwrap();
+        (p.name.clone(), key)
+    }
+
+    /// A token for `subject`/`sans` with audience `/1.0/{path}`.
+    pub fn token(&self, subject: &str, sans: &[&str], path: &str) -> String {
+        let (name, key) = self.provisioner_key();
+        let sans: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
+        key.sign_token(&vouch_registration::TokenRequest {
+            issuer: &name,
+            audience: &self.url(&format!("/1.0/{path}")),
+            subject,
+            sans: &sans,
+            not_before: time::OffsetDateTime::now_utc(),
+            lifetime: time::Duration::minutes(5),
+            sha: None,
+            x5rt_s256: None,
+        })
+        .unwrap()
+    }
+
+    /// curl with the root pinned; returns (status, body).
+    pub fn curl(&self, args: &[&str]) -> (u16, String) {
+        let root = self.root();
+        let mut cmd = Command::new("curl");
+        cmd.args([
+            "-s",
+            "-S",
+            "-w",
+            "\n%{http_code}",
+            "--cacert",
+            root.to_str().unwrap(),
+        ])
+        .args(args)
+        .stdin(Stdio::null());
+        let out = cmd.output().unwrap_or_else(|e| {
+            panic!("cannot run curl ({e}): install it with 'apt-get install curl'")
+        });
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+        (code.trim().parse().unwrap_or(0), body.to_owned())
+    }
+
+    /// POST JSON with curl.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let file = self.env.write("body.json", body.to_string());
+        let data = format!("@{}", file.display());
+        let (code, text) = self.curl(&[
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            &data,
+            &self.url(path),
+        ]);
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+}
+
+impl Drop for TestCa {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
