@@ -194,6 +194,31 @@ pub fn decrypt_jwe(jwe: &str, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, Err
     Ok(data)
 }
 
+/// The compact serialization of a JWE given in compact or JSON (flattened) form, as step-ca's
+/// `encryptedKey` holds it. A JSON JWE with an unprotected header or AAD has no compact form.
+pub fn compact_jwe(jwe: &str) -> Result<String, Error> {
+    let jwe = jwe.trim();
+    if !jwe.starts_with('{') {
+        if jwe.split('.').count() != 5 {
+            return Err(Error::Malformed("a compact JWE has 5 parts".into()));
+        }
+        return Ok(jwe.to_owned());
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(jwe).map_err(|e| Error::Malformed(format!("JSON JWE: {e}")))?;
+    if v.get("header").is_some() || v.get("unprotected").is_some() || v.get("aad").is_some() {
+        return Err(Error::Malformed(
+            "a JWE with unprotected headers or AAD has no compact form".into(),
+        ));
+    }
+    let parts: JsonJwe =
+        serde_json::from_value(v).map_err(|e| Error::Malformed(format!("JSON JWE: {e}")))?;
+    Ok(format!(
+        "{}.{}.{}.{}.{}",
+        parts.protected, parts.encrypted_key, parts.iv, parts.ciphertext, parts.tag
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +244,13 @@ mod tests {
             decrypt_jwe("a.b", b"pw"),
             Err(Error::Malformed(_))
         ));
+        // The JSON form of the same JWE compacts back to it.
+        let p: Vec<&str> = jwe.split('.').collect();
+        let json = serde_json::json!({"protected": p[0], "encrypted_key": p[1], "iv": p[2], "ciphertext": p[3], "tag": p[4]});
+        assert_eq!(compact_jwe(&json.to_string()).unwrap(), jwe);
+        assert_eq!(
+            decrypt_jwe(&json.to_string(), b"pw").unwrap().as_slice(),
+            b"{\"k\":1}"
+        );
     }
 }

@@ -14,7 +14,7 @@ mod jwk;
 mod token;
 
 pub use error::Error;
-pub use jwe::{JWE_PBKDF2_ITERATIONS, decrypt_jwe, encrypt_jwe};
+pub use jwe::{JWE_PBKDF2_ITERATIONS, compact_jwe, decrypt_jwe, encrypt_jwe};
 pub use jwk::{ProvisionerKey, thumbprint};
 pub use token::{
     JwkTokenClaims, MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, TOKEN_LEEWAY, TokenContext, TokenPeek,

@@ -88,6 +88,38 @@ pub struct CertificateArgs {
     pub force: bool,
 }
 
+/// `vouch ca provisioner ...`.
+#[derive(Debug, Subcommand)]
+pub enum ProvisionerCommand {
+    /// List the configured provisioners.
+    List,
+    /// Add a provisioner: a new JWK key pair, or an existing (step-made) public JWK.
+    #[command(
+        after_help = "Examples:\n  vouch ca provisioner add ops@acme.test --password-file prov-pw.txt\n  vouch ca provisioner add step-cli --public-key key.pub.jwk --private-key key.priv.jwk"
+    )]
+    Add {
+        /// Unique name (the `iss` of its tokens).
+        name: String,
+        /// Provisioner type.
+        #[arg(long = "type", default_value = "JWK")]
+        kind: String,
+        /// An existing public JWK (JSON file) instead of a new key.
+        #[arg(long, value_name = "JWK_FILE")]
+        public_key: Option<PathBuf>,
+        /// Its private key, JWE-encrypted (step's .jwk file: compact or JSON serialization).
+        #[arg(long, value_name = "JWE_FILE", requires = "public_key")]
+        private_key: Option<PathBuf>,
+        /// Password that encrypts a new key (or checks --private-key).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Remove a provisioner.
+    Remove {
+        /// Its name.
+        name: String,
+    },
+}
+
 /// `vouch ca revoke`.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
@@ -571,6 +603,12 @@ pub enum CaCommand {
         #[command(flatten)]
         target: CaTarget,
     },
+    /// Check config/ca.toml: report every problem at once and print what applies per provisioner.
+    #[command(after_help = "Example:\n  vouch ca check-config")]
+    CheckConfig,
+    /// List, add or remove provisioners in config/ca.toml (a running server applies it on SIGHUP).
+    #[command(subcommand)]
+    Provisioner(ProvisionerCommand),
     /// Install the intermediate certificate an outside CA signed (after `vouch init --external-root`).
     #[command(after_help = "Example:\n  vouch ca install-intermediate intermediate_ca.crt")]
     InstallIntermediate {

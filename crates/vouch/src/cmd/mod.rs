@@ -1,6 +1,7 @@
 //! Command implementations, one module per command group, plus the loaders they share.
 
 mod ca;
+mod ca_admin;
 mod ca_client;
 mod cert;
 mod init;
@@ -76,6 +77,8 @@ pub fn run(cli: Cli) -> Result<()> {
             &target,
         ),
         Command::Ca(CaCommand::Revoke(args)) => ca_client::revoke(&args),
+        Command::Ca(CaCommand::CheckConfig) => ca_admin::check_config(),
+        Command::Ca(CaCommand::Provisioner(p)) => ca_admin::provisioner(p),
         Command::Ca(CaCommand::Health { target }) => ca_client::health(&target),
     }
 }

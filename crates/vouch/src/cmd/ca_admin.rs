@@ -1,0 +1,302 @@
+//! Offline administration of a CA's configuration: `vouch ca check-config` and
+//! `vouch ca provisioner list|add|remove`. Changes are written atomically to
+//! `config/ca.toml`; a running server picks them up on SIGHUP.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow, bail};
+use vouch_issuing::{CaCertificate, PrivateKey};
+use vouch_model::{CaConfig, EffectiveClaims, Jwk, JwkProvisioner, NamePolicy, Provisioner};
+use vouch_registration::{ProvisionerKey, thumbprint};
+
+use crate::cli::ProvisionerCommand;
+use crate::files::{self, Output, PUBLIC_MODE};
+use crate::home::{layout, resolve_db_url, vouch_home};
+
+fn load(home: &Path) -> Result<(CaConfig, String)> {
+    let path = home.join(layout::CA_CONFIG);
+    let text = files::read_text(&path)?;
+    let config: CaConfig =
+        toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message().trim()))?;
+    Ok((config, text))
+}
+
+fn save(home: &Path, config: &CaConfig) -> Result<()> {
+    let problems = config.validate();
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        bail!(
+            "the change would make the configuration invalid: {}",
+            list.join("; ")
+        );
+    }
+    let text = format!(
+        "# Vouch CA configuration. Relative paths are relative to $VOUCH_HOME.\n{}",
+        toml::to_string_pretty(config)?
+    );
+    let path = home.join(layout::CA_CONFIG);
+    files::write_all_or_nothing(
+        &[Output {
+            path: &path,
+            data: text.as_bytes(),
+            mode: PUBLIC_MODE,
+        }],
+        true,
+    )
+}
+
+/// Every problem of the configuration and the files it names, then what applies per provisioner.
+pub(super) fn check_config() -> Result<()> {
+    let home = vouch_home()?;
+    let (config, _) = load(&home)?;
+    let mut problems: Vec<String> = config.validate().iter().map(ToString::to_string).collect();
+    let mut check_file = |field: &str, rel: &str, f: &dyn Fn(&[u8]) -> Result<(), String>| {
+        let p = home.join(rel);
+        match std::fs::read(&p) {
+            Ok(data) => {
+                if let Err(e) = f(&data) {
+                    problems.push(format!("{field}: {}: {e}", p.display()));
+                }
+            }
+            Err(e) => problems.push(format!("{field}: {}: {e}", p.display())),
+        }
+    };
+    check_file("root", &config.root, &|d| {
+        CaCertificate::from_bytes(d)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    check_file("crt", &config.crt, &|d| {
+        CaCertificate::from_bytes(d)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    check_file("key", &config.key, &|d| {
+        if PrivateKey::is_encrypted(d) {
+            Ok(())
+        } else {
+            Err("the key is not encrypted".into())
+        }
+    });
+    let policy_of =
+        |p: &Option<vouch_model::Policy>, field: &str, problems: &mut Vec<String>| -> String {
+            match p.as_ref().and_then(|p| p.x509.as_ref()) {
+                None => "none".into(),
+                Some(x) => match NamePolicy::new(x) {
+                    Ok(_) => describe_policy(x),
+                    Err(errs) => {
+                        problems.extend(errs.iter().map(|e| format!("{field}.{e}")));
+                        "invalid".into()
+                    }
+                },
+            }
+        };
+    println!(
+        "CA: {} (names: {})",
+        config.address,
+        config.dns_names.join(", ")
+    );
+    println!(
+        "Database: {}",
+        resolve_db_url(&home, &config.db.url)
+            .split('@')
+            .next_back()
+            .unwrap_or_default()
+    );
+    println!(
+        "Authority policy: {}",
+        policy_of(&config.authority.policy, "authority.policy", &mut problems)
+    );
+    for p in &config.authority.provisioners {
+        let Provisioner::Jwk(j) = p;
+        let c = EffectiveClaims::resolve(&config.authority.claims, j.claims.as_ref());
+        println!(
+            "Provisioner {} (JWK, kid {})",
+            j.name,
+            j.key.kid.as_deref().unwrap_or("?")
+        );
+        println!(
+            "  certificate lifetime: default {}, min {}, max {}",
+            c.default_tls_cert_duration, c.min_tls_cert_duration, c.max_tls_cert_duration
+        );
+        println!(
+            "  renewal: {}{}",
+            if c.disable_renewal {
+                "disabled"
+            } else {
+                "allowed"
+            },
+            if c.allow_renewal_after_expiry {
+                ", also after expiry"
+            } else {
+                ""
+            }
+        );
+        println!(
+            "  encrypted key: {}",
+            if j.encrypted_key.is_some() {
+                "published"
+            } else {
+                "none"
+            }
+        );
+        let field = format!("provisioner {}.policy", j.name);
+        println!("  policy: {}", policy_of(&j.policy, &field, &mut problems));
+    }
+    if problems.is_empty() {
+        println!("The configuration is valid.");
+        Ok(())
+    } else {
+        for p in &problems {
+            eprintln!("problem: {p}");
+        }
+        bail!(
+            "{} problem(s) in {}",
+            problems.len(),
+            home.join(layout::CA_CONFIG).display()
+        )
+    }
+}
+
+fn describe_policy(x: &vouch_model::X509Policy) -> String {
+    let rules = |r: &Option<vouch_model::NameRules>| -> String {
+        let Some(r) = r else { return "-".into() };
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("cn", &r.cn),
+            ("dns", &r.dns),
+            ("ip", &r.ip),
+            ("email", &r.email),
+            ("uri", &r.uri),
+        ] {
+            if !v.is_empty() {
+                parts.push(format!("{k} [{}]", v.join(", ")));
+            }
+        }
+        if parts.is_empty() {
+            "-".into()
+        } else {
+            parts.join("; ")
+        }
+    };
+    format!(
+        "allow {} | deny {} | wildcard names {}",
+        rules(&x.allow),
+        rules(&x.deny),
+        if x.allow_wildcard_names {
+            "allowed"
+        } else {
+            "refused"
+        }
+    )
+}
+
+pub(super) fn provisioner(cmd: ProvisionerCommand) -> Result<()> {
+    let home = vouch_home()?;
+    let (mut config, _) = load(&home)?;
+    match cmd {
+        ProvisionerCommand::List => {
+            for p in &config.authority.provisioners {
+                let Provisioner::Jwk(j) = p;
+                println!("{}\tJWK\t{}", j.name, j.key.kid.as_deref().unwrap_or("-"));
+            }
+            Ok(())
+        }
+        ProvisionerCommand::Remove { name } => {
+            let before = config.authority.provisioners.len();
+            config.authority.provisioners.retain(|p| p.name() != name);
+            if config.authority.provisioners.len() == before {
+                bail!("no provisioner '{name}'");
+            }
+            save(&home, &config)?;
+            println!("Removed provisioner '{name}'. Send SIGHUP to a running server to apply it.");
+            Ok(())
+        }
+        ProvisionerCommand::Add {
+            name,
+            kind,
+            public_key,
+            private_key,
+            password_file,
+        } => {
+            if !kind.eq_ignore_ascii_case("JWK") {
+                bail!("--type {kind}: only JWK provisioners can be added so far");
+            }
+            if config
+                .authority
+                .provisioners
+                .iter()
+                .any(|p| p.name() == name)
+            {
+                bail!("a provisioner named '{name}' already exists");
+            }
+            let (key, encrypted_key) = match public_key {
+                Some(path) => {
+                    let mut jwk: Jwk = serde_json::from_str(&files::read_text(&path)?)
+                        .map_err(|e| anyhow!("{}: not a public JWK: {e}", path.display()))?;
+                    let kid = thumbprint(&jwk).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+                    if jwk.kid.as_deref().is_some_and(|k| k != kid) {
+                        bail!(
+                            "{}: its kid is not the key's RFC 7638 thumbprint",
+                            path.display()
+                        );
+                    }
+                    jwk.kid = Some(kid);
+                    let encrypted = match private_key {
+                        None => None,
+                        Some(p) => {
+                            let jwe = files::read_text(&p)?;
+                            let compact = vouch_registration::compact_jwe(&jwe)
+                                .map_err(|e| anyhow!("{}: {e}", p.display()))?;
+                            if let Some(pw_file) = &password_file {
+                                let pw = files::password(
+                                    Some(pw_file),
+                                    "the provisioner key",
+                                    "--password-file",
+                                    false,
+                                )?;
+                                let k = ProvisionerKey::from_encrypted(&compact, pw.as_bytes())
+                                    .map_err(|e| anyhow!("{}: {e}", p.display()))?;
+                                if k.public_jwk().kid != jwk.kid {
+                                    bail!(
+                                        "{}: the private key does not belong to the public key",
+                                        p.display()
+                                    );
+                                }
+                            }
+                            Some(compact)
+                        }
+                    };
+                    (jwk, encrypted)
+                }
+                None => {
+                    let pw = files::password(
+                        password_file.as_deref(),
+                        &format!("the provisioner '{name}'"),
+                        "--password-file",
+                        true,
+                    )?;
+                    let k = ProvisionerKey::generate().map_err(|e| anyhow!("{e}"))?;
+                    let enc = k.encrypt(pw.as_bytes()).map_err(|e| anyhow!("{e}"))?;
+                    (k.public_jwk().clone(), Some(enc))
+                }
+            };
+            let kid = key.kid.clone().unwrap_or_default();
+            config
+                .authority
+                .provisioners
+                .push(Provisioner::Jwk(JwkProvisioner {
+                    name: name.clone(),
+                    key,
+                    encrypted_key,
+                    claims: None,
+                    policy: None,
+                }));
+            save(&home, &config)?;
+            println!(
+                "Added JWK provisioner '{name}' (kid {kid}). Send SIGHUP to a running server to apply it."
+            );
+            Ok(())
+        }
+    }
+}
