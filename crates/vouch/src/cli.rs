@@ -552,7 +552,7 @@ pub enum CaCommand {
     Certificate(Box<CertificateArgs>),
     /// Renew a certificate over mTLS (same key); writes the new chain over CRT_FILE.
     #[command(
-        after_help = "Examples:\n  vouch ca renew web.crt web.key\n  vouch ca renew web.crt web.key --expires-in 8h   # only when it expires within 8 hours"
+        after_help = "Examples:\n  vouch ca renew web.crt web.key\n  vouch ca renew web.crt web.key --expires-in 8h   # only when it expires within 8 hours\n  vouch ca renew web.crt web.key --daemon --exec 'systemctl reload nginx'"
     )]
     Renew {
         /// The certificate (chain) to renew.
@@ -563,8 +563,21 @@ pub enum CaCommand {
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
         /// Renew only if the certificate expires within this duration (e.g. 8h).
-        #[arg(long, value_name = "DURATION")]
+        #[arg(long, value_name = "DURATION", conflicts_with = "daemon")]
         expires_in: Option<String>,
+        /// Keep running: renew at two thirds of each lifetime (minus up to 5% jitter), retry
+        /// with backoff, renew at once on SIGHUP, stop on SIGTERM.
+        #[arg(long)]
+        daemon: bool,
+        /// Run this shell command after each renewal (e.g. "systemctl reload nginx").
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
+        /// Send --signal to this process after each renewal.
+        #[arg(long, value_name = "PID")]
+        pid: Option<u32>,
+        /// The signal for --pid.
+        #[arg(long, default_value = "HUP", requires = "pid")]
+        signal: String,
         /// Where the CA is.
         #[command(flatten)]
         target: CaTarget,

@@ -32,7 +32,7 @@ fn block_on<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
         .block_on(fut)
 }
 
-fn target(t: &CaTarget) -> Result<Target> {
+pub(super) fn target(t: &CaTarget) -> Result<Target> {
     Target::resolve(t.ca_url.as_deref(), t.root.as_deref())
 }
 
@@ -453,7 +453,7 @@ fn leaf_spki(der: &[u8]) -> Result<Vec<u8>> {
     Ok(cert.public_key().raw.to_vec())
 }
 
-fn not_after(der: &[u8]) -> Result<OffsetDateTime> {
+pub(super) fn not_after(der: &[u8]) -> Result<OffsetDateTime> {
     use x509_parser::prelude::{FromDer, X509Certificate};
     let (_, cert) = X509Certificate::from_der(der).map_err(|e| anyhow!("bad certificate: {e}"))?;
     Ok(cert.validity().not_after.to_datetime())
@@ -467,6 +467,27 @@ fn chain_pem(resp: &SignResponse) -> String {
     }
 }
 
+/// One renewal over mTLS: fetch the new chain and write it over `crt` atomically.
+pub(super) async fn renew_once(
+    target: &Target,
+    crt: &Path,
+    key: &Path,
+    password_file: Option<&Path>,
+) -> Result<()> {
+    let (id, _, _) = identity(crt, key, password_file)?;
+    let http = target.client(Some(&id))?;
+    let resp: SignResponse =
+        client::json(client::send(http.post(target.url("/1.0/renew")), target).await?).await?;
+    files::write_all_or_nothing(
+        &[Output {
+            path: crt,
+            data: chain_pem(&resp).as_bytes(),
+            mode: PUBLIC_MODE,
+        }],
+        true,
+    )
+}
+
 pub(super) fn renew(
     crt: &Path,
     key: &Path,
@@ -475,7 +496,7 @@ pub(super) fn renew(
     t: &CaTarget,
 ) -> Result<()> {
     let target = target(t)?;
-    let (id, chain, _) = identity(crt, key, password_file)?;
+    let chain = super::read_certificates(crt)?;
     if let Some(window) = expires_in {
         let window =
             vouch_model::parse_duration(window).map_err(|e| anyhow!("--expires-in: {e}"))?;
@@ -488,18 +509,7 @@ pub(super) fn renew(
             return Ok(());
         }
     }
-    let http = target.client(Some(&id))?;
-    let resp: SignResponse = block_on(async {
-        client::json(client::send(http.post(target.url("/1.0/renew")), &target).await?).await
-    })?;
-    files::write_all_or_nothing(
-        &[Output {
-            path: crt,
-            data: chain_pem(&resp).as_bytes(),
-            mode: PUBLIC_MODE,
-        }],
-        true,
-    )?;
+    block_on(renew_once(&target, crt, key, password_file))?;
     eprintln!("Your certificate has been saved in {}.", crt.display());
     Ok(())
 }

@@ -6,6 +6,7 @@ mod ca_client;
 mod cert;
 mod init;
 mod key;
+mod renew_daemon;
 mod serve;
 
 use std::path::Path;
@@ -54,8 +55,28 @@ pub fn run(cli: Cli) -> Result<()> {
             crt_file,
             key_file,
             password_file,
+            daemon: true,
+            exec,
+            pid,
+            signal,
+            target,
+            ..
+        }) => renew_daemon::run(&renew_daemon::Options {
+            crt: crt_file,
+            key: key_file,
+            password_file,
+            exec,
+            pid,
+            signal,
+            target,
+        }),
+        Command::Ca(CaCommand::Renew {
+            crt_file,
+            key_file,
+            password_file,
             expires_in,
             target,
+            ..
         }) => ca_client::renew(
             &crt_file,
             &key_file,

@@ -657,3 +657,83 @@ fn graceful_shutdown_finishes_a_request_in_flight() {
     let (code, _) = ca.curl(&["--max-time", "3", &ca.url("/health")]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn renewal_daemon_renews_on_sighup_runs_exec_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let ca = TestCa::start();
+    let env = &ca.env;
+    env.ok(&[
+        "ca",
+        "certificate",
+        "d.localhost",
+        "d.crt",
+        "d.key",
+        "--provisioner-password-file",
+        &env.p("pw.txt"),
+    ]);
+    let first = serial_of(env, "d.crt");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args([
+            "ca",
+            "renew",
+            "d.crt",
+            "d.key",
+            "--daemon",
+            "--exec",
+            "echo done >> renewed.flag",
+        ])
+        .env("VOUCH_HOME", env.home())
+        .current_dir(env.dir.path())
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    // The first line is printed once the signal handlers are in place.
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("renewing") && line.contains("d.crt"),
+        "{line}"
+    );
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    line.clear();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("SIGHUP"), "{line}");
+    line.clear();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("renewed") && line.contains("next renewal"),
+        "{line}"
+    );
+    // The renewal wrote a new chain atomically and ran --exec once.
+    let mut flag = String::new();
+    for _ in 0..100 {
+        flag = std::fs::read_to_string(env.path("renewed.flag")).unwrap_or_default();
+        if !flag.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(flag, "done\n");
+    assert_ne!(serial_of(env, "d.crt"), first);
+    let leaf = leaf_of(env, "d.crt", "d");
+    openssl_verify(&ca.root(), Some(&ca.intermediate()), &leaf);
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
