@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Serve Prometheus metrics at http://ADDR/metrics (a separate, plain-HTTP listener).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_address: Option<String>,
 }
 
 /// `vouch ca certificate`.

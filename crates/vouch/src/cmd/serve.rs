@@ -58,7 +58,14 @@ pub(super) fn run(args: &ServeArgs) -> Result<()> {
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
-        let server = server::start(listener, ServerOptions { home, password }).await?;
+        let metrics = match &args.metrics_address {
+            Some(a) => {
+                let a = bind_address(a);
+                Some(TcpListener::bind(&a).await.with_context(|| format!("cannot listen on {a}"))?)
+            }
+            None => None,
+        };
+        let server = server::start(listener, ServerOptions { home, password, metrics }).await?;
         eprintln!("Vouch is serving on https://{}", server.local_addr);
         let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;

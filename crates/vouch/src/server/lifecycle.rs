@@ -88,7 +88,12 @@ fn ip_from(b: &[u8]) -> Option<std::net::IpAddr> {
 }
 
 /// Issue the successor of the presented certificate for `spki`.
-async fn reissue(state: &AppState, old: &Presented, spki: &[u8]) -> Result<Response, ApiError> {
+async fn reissue(
+    state: &AppState,
+    old: &Presented,
+    spki: &[u8],
+    rekey: bool,
+) -> Result<Response, ApiError> {
     if let Some(rec) = state.store.get_certificate(&old.serial).await?
         && rec.status == CertificateStatus::Revoked
     {
@@ -145,6 +150,7 @@ async fn reissue(state: &AppState, old: &Presented, spki: &[u8]) -> Result<Respo
             now,
         )
         .await?;
+    super::metrics::renewed(rekey);
     tracing::info!(old = %old.serial, serial = %vouch_issuing::serial_hex(&issued.serial), "renewed");
     Ok(certificate_response(state, &issued.der))
 }
@@ -155,7 +161,7 @@ pub(super) async fn renew(
 ) -> Result<Response, ApiError> {
     let old = presented(&peer)?;
     let spki = old.spki.clone();
-    reissue(&state, &old, &spki).await
+    reissue(&state, &old, &spki, false).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,7 +177,7 @@ pub(super) async fn rekey(
     let old = presented(&peer)?;
     let req: RekeyRequest = json_body(body)?;
     let csr = verify_csr(req.csr.as_bytes()).map_err(ApiError::from)?;
-    reissue(&state, &old, &csr.spki_der).await
+    reissue(&state, &old, &csr.spki_der, true).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,6 +293,7 @@ pub(super) async fn revoke(
             ),
             _ => ApiError::from(e),
         })?;
+    super::metrics::revoked(req.passive);
     tracing::info!(serial = %serial, passive = req.passive, reason_code = req.reason_code, "revoked");
     Ok(Json(json!({"status": "ok"})).into_response())
 }

@@ -10,6 +10,7 @@
 mod api;
 mod error;
 mod lifecycle;
+pub mod metrics;
 mod sign;
 mod state;
 mod tls;
@@ -56,6 +57,8 @@ pub struct ServerOptions {
     pub home: PathBuf,
     /// The intermediate key's password.
     pub password: Zeroizing<String>,
+    /// Serve Prometheus metrics here (plain HTTP), when given.
+    pub metrics: Option<TcpListener>,
 }
 
 /// A running server.
@@ -68,6 +71,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     join: JoinHandle<()>,
     renewer: JoinHandle<()>,
+    metrics_task: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -80,6 +84,9 @@ impl RunningServer {
     pub async fn shutdown(self) -> Result<()> {
         let _ = self.shutdown.send(true);
         self.renewer.abort();
+        if let Some(m) = &self.metrics_task {
+            m.abort();
+        }
         self.join.await.context("server task")?;
         self.state.store.close().await;
         Ok(())
@@ -120,6 +127,18 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         rx,
     ));
     let renewer = tokio::spawn(renew_server_cert(state.clone()));
+    let metrics_task = match opts.metrics {
+        Some(l) => {
+            metrics::install()?;
+            tracing::info!(address = %l.local_addr().context("metrics address")?, "serving metrics");
+            Some(tokio::spawn(async move {
+                if let Err(e) = metrics::serve(l).await {
+                    tracing::error!(error = %e, "metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     tracing::info!(address = %local_addr, "serving");
     Ok(RunningServer {
         local_addr,
@@ -127,6 +146,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         shutdown: tx,
         join,
         renewer,
+        metrics_task,
     })
 }
 
@@ -240,12 +260,24 @@ async fn request_log(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let started = Instant::now();
     let mut resp = next.run(req).await;
     let kind = resp
         .extensions()
         .get::<vouch_model::ErrorKind>()
         .map(|k| k.as_str());
+    metrics::request(
+        &route,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    if let Some(k) = kind {
+        metrics::rejected(k);
+    }
     tracing::info!(
         request_id = %id,
         method = %method,

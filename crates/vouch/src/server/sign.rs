@@ -259,6 +259,7 @@ pub(super) async fn sign(
             now,
         )
         .await?;
+    super::metrics::issued(&provisioner.name);
     tracing::info!(provisioner = %provisioner.name, serial = %vouch_issuing::serial_hex(&issued.serial), "issued");
     Ok(certificate_response(&state, &issued.der))
 }

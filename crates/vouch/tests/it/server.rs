@@ -737,3 +737,45 @@ fn renewal_daemon_renews_on_sighup_runs_exec_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn prometheus_metrics_on_their_own_plain_http_listener() {
+    let ca = TestCa::start();
+    let env = &ca.env;
+    env.ok(&[
+        "ca",
+        "certificate",
+        "m.localhost",
+        "m.crt",
+        "m.key",
+        "--provisioner-password-file",
+        &env.p("pw.txt"),
+    ]);
+    let _ = ca.curl(&[&ca.url("/root/00")]);
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            &format!("http://127.0.0.1:{}/metrics", ca.metrics_port),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Counters are process-wide (several test servers share one recorder), so check presence
+    // and the label shapes rather than exact totals.
+    assert!(
+        text.contains("vouch_certificates_issued_total{provisioner=\"admin@acme.test\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vouch_http_requests_total{route=\"/1.0/sign\",status=\"201\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vouch_requests_rejected_total{reason=\"notFound\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vouch_http_request_duration_seconds_bucket{route=\"/root/{sha}\""),
+        "{text}"
+    );
+}

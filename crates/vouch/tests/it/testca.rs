@@ -11,6 +11,7 @@ use crate::support::*;
 pub struct TestCa {
     pub env: Env,
     pub port: u16,
+    pub metrics_port: u16,
     rt: tokio::runtime::Runtime,
     server: Option<vouch::server::RunningServer>,
 }
@@ -41,16 +42,20 @@ impl TestCa {
             .build()
             .unwrap();
         let home = env.home();
-        let server = rt.block_on(async {
+        let (server, metrics_port) = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let metrics_port = metrics.local_addr().unwrap().port();
             vouch::server::start(
                 listener,
                 vouch::server::ServerOptions {
                     home,
                     password: zeroize::Zeroizing::new("correct horse battery staple".to_owned()),
+                    metrics: Some(metrics),
                 },
             )
             .await
+            .map(|s| (s, metrics_port))
             .unwrap()
         });
         let port = server.local_addr.port();
@@ -65,6 +70,7 @@ impl TestCa {
         TestCa {
             env,
             port,
+            metrics_port,
             rt,
             server: Some(server),
         }
