@@ -170,23 +170,31 @@ impl CaCertificate {
     /// Check that this certificate was issued by `issuer`: names chain and the signature
     /// verifies with the issuer's public key.
     pub fn check_issued_by(&self, issuer: &CaCertificate) -> Result<(), Error> {
-        let (_, me) = X509Certificate::from_der(&self.der)
-            .map_err(|e| Error::CertificateFormat(format!("bad X.509 structure ({e})")))?;
-        let (_, parent) = X509Certificate::from_der(&issuer.der)
-            .map_err(|e| Error::CertificateFormat(format!("bad X.509 structure ({e})")))?;
-        if me.issuer().as_raw() != parent.subject().as_raw() {
-            return Err(Error::Chain(format!(
-                "'{}' was issued by '{}', not by '{}'",
-                self.subject,
-                me.issuer(),
-                issuer.subject
-            )));
-        }
-        me.verify_signature(Some(parent.public_key())).map_err(|_| {
-            Error::Chain(format!(
-                "the signature of '{}' does not verify with the key of '{}'",
-                self.subject, issuer.subject
-            ))
-        })
+        check_certificate_issued_by(&self.der, issuer)
     }
+}
+
+/// Check that the certificate `der` (any certificate, a leaf too) was issued by `issuer`:
+/// names chain and the signature verifies with the issuer's public key. Validity dates are
+/// not looked at.
+pub fn check_certificate_issued_by(der: &[u8], issuer: &CaCertificate) -> Result<(), Error> {
+    let (_, me) = X509Certificate::from_der(der)
+        .map_err(|e| Error::CertificateFormat(format!("bad X.509 structure ({e})")))?;
+    let (_, parent) = X509Certificate::from_der(&issuer.der)
+        .map_err(|e| Error::CertificateFormat(format!("bad X.509 structure ({e})")))?;
+    if me.issuer().as_raw() != parent.subject().as_raw() {
+        return Err(Error::Chain(format!(
+            "'{}' was issued by '{}', not by '{}'",
+            me.subject(),
+            me.issuer(),
+            issuer.subject
+        )));
+    }
+    me.verify_signature(Some(parent.public_key())).map_err(|_| {
+        Error::Chain(format!(
+            "the signature of '{}' does not verify with the key of '{}'",
+            me.subject(),
+            issuer.subject
+        ))
+    })
 }

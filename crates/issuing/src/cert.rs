@@ -7,6 +7,7 @@ use vouch_model::Profile;
 
 use crate::name::Dn;
 use crate::signer::RcgenSigner;
+use crate::template_cert::{OID_BASIC_CONSTRAINTS, lint_spec};
 use crate::{
     CaCertificate, Error, San, Signer, check_spki_pair, describe_public_key, random_serial,
 };
@@ -25,6 +26,15 @@ pub struct CertificateSpec {
     /// End of validity (clamped to the issuer's end of validity).
     pub not_after: OffsetDateTime,
     /// Further extensions, after the profile's own.
+    ///
+    /// When these include basicConstraints (2.5.29.19) the spec is *explicit*: the profile
+    /// adds no basicConstraints, keyUsage or extendedKeyUsage of its own, the certificate's
+    /// basicConstraints (always critical) is the one given here, and its key usages are
+    /// exactly the keyUsage and extKeyUsage extensions given here, if any. That is how a
+    /// certificate template ([`crate::template_spec`]) sets them. Without basicConstraints
+    /// the profile decides them, and keyUsage or extKeyUsage here is an error. Every
+    /// certificate is linted before it is signed (duplicate or malformed extensions, a CA
+    /// without keyCertSign, no subject and no SAN, …), see [`crate::Error::Lint`].
     pub extensions: Vec<Extension>,
 }
 
@@ -104,9 +114,10 @@ pub(crate) fn prepare(
             }
         )));
     }
+    let effective = lint_spec(spec, subject_key_type)?;
     let mut not_after = spec.not_after;
     if let Some(ca) = issuer {
-        ca.check_can_issue(now, spec.profile.is_ca())?;
+        ca.check_can_issue(now, effective.is_ca)?;
         check_spki_pair(ca.spki_der(), signer)?;
         not_after = not_after.min(ca.not_after());
     } else {
@@ -132,6 +143,9 @@ pub(crate) fn prepare(
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     params.use_authority_key_identifier_extension = true;
     match spec.profile.path_len() {
+        // Explicit: basicConstraints and the usages come from the extensions (the usages
+        // stay among the custom extensions below).
+        _ if effective.explicit => params.is_ca = effective.rcgen_is_ca(),
         Some(n) => {
             params.is_ca = IsCa::Ca(BasicConstraints::Constrained(n));
             params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -150,6 +164,9 @@ pub(crate) fn prepare(
     }
 
     for ext in &spec.extensions {
+        if effective.explicit && ext.oid == OID_BASIC_CONSTRAINTS {
+            continue;
+        }
         let mut custom = rcgen::CustomExtension::from_oid_content(&ext.oid, ext.value.clone());
         custom.set_criticality(ext.critical);
         params.custom_extensions.push(custom);

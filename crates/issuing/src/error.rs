@@ -53,6 +53,11 @@ pub enum Error {
     /// The issuance log (the store) failed; nothing was handed out.
     #[error("storage: {0}")]
     Log(crate::LogError),
+    /// The certificate described would be invalid (lint before signing): a CA without
+    /// keyCertSign, keyCertSign on a non-CA, no subject and no SAN, a malformed or duplicate
+    /// extension, a key usage the key cannot have, a bad template.
+    #[error("the certificate would be invalid: {0}")]
+    Lint(String),
     /// A failure inside the cryptographic library or the encoder.
     #[error("internal error: {0}")]
     Internal(String),
@@ -68,7 +73,8 @@ impl Error {
             | Error::CsrFormat(_)
             | Error::KeyMismatch
             | Error::InvalidName { .. }
-            | Error::Validity(_) => ErrorKind::Malformed,
+            | Error::Validity(_)
+            | Error::Lint(_) => ErrorKind::Malformed,
             Error::PasswordRequired | Error::WrongPassword => ErrorKind::Unauthorized,
             Error::CsrSignature => ErrorKind::BadCsr,
             Error::NotACa(_) | Error::Chain(_) => ErrorKind::Forbidden,

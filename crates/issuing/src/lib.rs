@@ -10,6 +10,9 @@
 //!   PKCS#11 and KMS later, and certificate building only ever sees the trait.
 //! - Certificates are built with rcgen from a [`CertificateSpec`] whose [`Profile`] fixes the
 //!   RFC 5280 extensions; every certificate gets a ≥128-bit random positive serial, SKI and AKI.
+//! - A certificate template (model's `CertificateTemplate`, rendered by the registration
+//!   crate) becomes a spec through [`template_spec`], its contents carried as explicit
+//!   extensions; every spec, template or profile, is linted before it is signed.
 //! - Every cryptographic primitive comes from aws-lc-rs; nothing here implements one.
 //!
 //! [`Profile`]: vouch_model::Profile
@@ -28,8 +31,9 @@ mod pbes2;
 mod serial;
 mod signer;
 mod step_ext;
+mod template_cert;
 
-pub use ca::{CaCertificate, check_ca_key_pair, check_spki_pair};
+pub use ca::{CaCertificate, check_ca_key_pair, check_certificate_issued_by, check_spki_pair};
 pub use cert::{CertificateSpec, Extension, IssuedCertificate, issue_certificate};
 pub use csr::{VerifiedCsr, create_csr, verify_csr};
 pub use error::Error;
@@ -42,6 +46,7 @@ pub use step_ext::{
     ProvisionerInfo, STEP_PROVISIONER_OID, find_step_provisioner, parse_step_provisioner_extension,
     step_provisioner_extension,
 };
+pub use template_cert::{public_key_algorithm_name, subject_attributes, template_spec};
 
 /// A serial number as lowercase hex (how the store and logs name certificates).
 pub fn serial_hex(serial: &[u8]) -> String {

@@ -6,6 +6,8 @@
 //! Every struct denies unknown fields: a typo is an error at load, never silently ignored.
 //! Relative paths are relative to `$VOUCH_HOME`, so a PKI directory can be moved whole.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
@@ -225,6 +227,130 @@ pub struct JwkProvisioner {
     /// This provisioner's own name policy (on top of the authority's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<crate::Policy>,
+    /// Certificate templates (step's `options`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<ProvisionerOptions>,
+}
+
+/// A provisioner's `options`, as step-ca's (`options.x509`; `ssh` and webhooks are not
+/// supported yet and are refused at load).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProvisionerOptions {
+    /// The X.509 certificate template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x509: Option<X509Options>,
+}
+
+/// `options.x509`: the template a provisioner's certificates are rendered from.
+///
+/// Without `template` and `templateFile` the built-in leaf template applies (step's
+/// `DefaultLeafTemplate`); `templateData` is available to either.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct X509Options {
+    /// The template text (minijinja), or its standard base64 as step-ca also accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// A file holding the template, relative to `$VOUCH_HOME` unless absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_file: Option<String>,
+    /// Variables merged into the top level of the template data (the request's own
+    /// variables, `Subject`, `SANs`, `Token` and `Insecure`, cannot be overridden).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub template_data: BTreeMap<String, TemplateValue>,
+}
+
+/// Names the template data reserves for the request; `templateData` may not use them.
+pub const RESERVED_TEMPLATE_VARIABLES: [&str; 4] = ["Subject", "SANs", "Token", "Insecure"];
+
+impl X509Options {
+    /// The inline template's text: `template` as written, or decoded when it is base64 (a
+    /// template always contains `{`, which base64 never does).
+    pub fn inline_template(&self) -> Option<String> {
+        let t = self.template.as_deref()?;
+        if !t.contains('{') {
+            let compact: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            if let Some(text) = crate::x509_template::decode_base64(&compact)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+            {
+                return Some(text);
+            }
+        }
+        Some(t.to_owned())
+    }
+
+    /// Every problem at once, fields named under `prefix`.
+    pub fn validate(&self, prefix: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        match (&self.template, &self.template_file) {
+            (Some(_), Some(_)) => errors.push(ConfigError {
+                field: prefix.to_owned(),
+                problem: "set template or templateFile, not both".into(),
+            }),
+            (Some(t), None) if t.trim().is_empty() => errors.push(ConfigError {
+                field: format!("{prefix}.template"),
+                problem: "is empty".into(),
+            }),
+            (None, Some(f)) if f.trim().is_empty() => errors.push(ConfigError {
+                field: format!("{prefix}.templateFile"),
+                problem: "is empty".into(),
+            }),
+            _ => {}
+        }
+        for key in self.template_data.keys() {
+            if RESERVED_TEMPLATE_VARIABLES.contains(&key.as_str()) {
+                errors.push(ConfigError {
+                    field: format!("{prefix}.templateData.{key}"),
+                    problem: format!(
+                        "'{key}' is set by every request ({}) and cannot be overridden",
+                        RESERVED_TEMPLATE_VARIABLES.join(", ")
+                    ),
+                });
+            }
+        }
+        for (key, value) in &self.template_data {
+            if value.has_toml_datetime() {
+                errors.push(ConfigError {
+                    field: format!("{prefix}.templateData.{key}"),
+                    problem: "TOML dates and times are not supported; write them as strings".into(),
+                });
+            }
+        }
+        errors
+    }
+}
+
+/// A value in `templateData`: what both TOML and JSON can write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TemplateValue {
+    /// true / false.
+    Bool(bool),
+    /// An integer.
+    Integer(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// A string.
+    String(String),
+    /// An array.
+    List(Vec<TemplateValue>),
+    /// A table (object).
+    Table(BTreeMap<String, TemplateValue>),
+}
+
+impl TemplateValue {
+    /// The toml crate hands a datetime to an untagged enum as a table with one private key.
+    fn has_toml_datetime(&self) -> bool {
+        match self {
+            TemplateValue::Table(t) => t
+                .iter()
+                .any(|(k, v)| k.starts_with("$__toml_private") || v.has_toml_datetime()),
+            TemplateValue::List(l) => l.iter().any(TemplateValue::has_toml_datetime),
+            _ => false,
+        }
+    }
 }
 
 /// A public JSON Web Key (RFC 7517) as step-ca writes it.
@@ -300,6 +426,9 @@ impl CaConfig {
             if let Some(p) = &jwk.policy {
                 errors.extend(p.validate(&format!("authority.provisioners[{i}].policy")));
             }
+            if let Some(x509) = jwk.options.as_ref().and_then(|o| o.x509.as_ref()) {
+                errors.extend(x509.validate(&format!("authority.provisioners[{i}].options.x509")));
+            }
         }
         errors
     }
@@ -354,6 +483,7 @@ mod tests {
                     encrypted_key: Some("e".into()),
                     claims: None,
                     policy: None,
+                    options: None,
                 })],
             },
         }
@@ -397,6 +527,74 @@ mod tests {
         assert!(e.disable_renewal && !e.allow_renewal_after_expiry);
         let d = EffectiveClaims::resolve(&Claims::default(), None);
         assert_eq!(d.default_tls_cert_duration, Duration::hours(24));
+    }
+
+    #[test]
+    fn x509_options_load_and_validate() {
+        let text = toml::to_string(&sample()).unwrap_or_default();
+        let with = format!(
+            "{text}\n[authority.provisioners.options.x509]\ntemplateFile = \"templates/leaf.tpl\"\n\
+             [authority.provisioners.options.x509.templateData]\nteam = \"ops\"\n\
+             limits = {{ max = 3, ratio = 0.5, tags = [\"a\", true] }}\n"
+        );
+        let c: CaConfig = toml::from_str(&with).unwrap_or_else(|e| panic!("{e}\n{with}"));
+        let Provisioner::Jwk(p) = &c.authority.provisioners[0];
+        let x509 = p.options.as_ref().and_then(|o| o.x509.clone()).unwrap();
+        assert_eq!(x509.template_file.as_deref(), Some("templates/leaf.tpl"));
+        assert_eq!(
+            x509.template_data.get("team"),
+            Some(&TemplateValue::String("ops".into()))
+        );
+        let Some(TemplateValue::Table(limits)) = x509.template_data.get("limits") else {
+            panic!("{:?}", x509.template_data)
+        };
+        assert_eq!(limits.get("max"), Some(&TemplateValue::Integer(3)));
+        assert_eq!(limits.get("ratio"), Some(&TemplateValue::Float(0.5)));
+        assert_eq!(c.validate(), vec![]);
+        // Round trip.
+        let again: CaConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(again, c);
+
+        // Both sources, a reserved name and a date are errors; unknown option keys too.
+        let mut bad = c.clone();
+        let Provisioner::Jwk(p) = &mut bad.authority.provisioners[0];
+        let x = p.options.as_mut().and_then(|o| o.x509.as_mut()).unwrap();
+        x.template = Some("{}".into());
+        x.template_data
+            .insert("Token".into(), TemplateValue::Bool(true));
+        let errs = bad.validate();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!(errs[0].field, "authority.provisioners[0].options.x509");
+        assert!(errs[0].problem.contains("not both"));
+        assert_eq!(
+            errs[1].field,
+            "authority.provisioners[0].options.x509.templateData.Token"
+        );
+        let dated = with.replace("team = \"ops\"", "team = 2024-01-01T00:00:00Z");
+        let c: CaConfig = toml::from_str(&dated).unwrap();
+        assert_eq!(c.validate().len(), 1, "{:?}", c.validate());
+        let unknown = with.replace("templateFile", "templateFiles");
+        assert!(toml::from_str::<CaConfig>(&unknown).is_err());
+        let ssh = with.replace("options.x509]", "options.ssh]");
+        assert!(toml::from_str::<CaConfig>(&ssh).is_err());
+    }
+
+    #[test]
+    fn inline_templates_may_be_base64() {
+        let opts = |t: &str| X509Options {
+            template: Some(t.into()),
+            ..X509Options::default()
+        };
+        let text = "{ \"subject\": {{ toJson(Subject) }} }";
+        assert_eq!(opts(text).inline_template().as_deref(), Some(text));
+        // base64 of `{"subject": "x"}`
+        assert_eq!(
+            opts("eyJzdWJqZWN0IjogIngifQ==")
+                .inline_template()
+                .as_deref(),
+            Some("{\"subject\": \"x\"}")
+        );
+        assert_eq!(X509Options::default().inline_template(), None);
     }
 
     #[test]

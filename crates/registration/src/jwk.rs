@@ -155,6 +155,15 @@ impl ProvisionerKey {
             .map_err(|e| Error::Internal(e.to_string()))
     }
 
+    /// The PKCS#8 DER of the key (tests use it as a stand-in certificate key).
+    #[cfg(test)]
+    pub(crate) fn pkcs8_der_for_tests(&self) -> Vec<u8> {
+        self.key
+            .to_pkcs8v1()
+            .map(|d| d.as_ref().to_vec())
+            .unwrap_or_default()
+    }
+
     /// The private JWK encrypted under `password` as step-ca's `encryptedKey`.
     pub fn encrypt(&self, password: &[u8]) -> Result<String, Error> {
         encrypt_jwe(

@@ -11,12 +11,21 @@
 mod error;
 mod jwe;
 mod jwk;
+mod template;
 mod token;
 
 pub use error::Error;
 pub use jwe::{JWE_PBKDF2_ITERATIONS, compact_jwe, decrypt_jwe, encrypt_jwe};
 pub use jwk::{ProvisionerKey, thumbprint};
+pub use template::{
+    CertificateRequestData, DEFAULT_LEAF_TEMPLATE, ExtraNameData, InsecureData,
+    MAX_TEMPLATE_OUTPUT, SanData, SubjectData, TEMPLATE_FUEL, TemplateData, TemplateError,
+    check_x509_template, render_x509_template,
+};
 pub use token::{
     JwkTokenClaims, MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, TOKEN_LEEWAY, TokenContext, TokenPeek,
     TokenRequest, peek_token, verify_jwk_token,
+};
+pub use token::{
+    RenewKey, RenewTokenClaims, peek_x5c_insecure, sign_renew_token, verify_renew_token,
 };

@@ -37,6 +37,7 @@
 //! header `alg` must fit the key type (and the JWK's own `alg` when it has one).
 
 mod mint;
+mod renew;
 mod verify;
 
 #[cfg(test)]
@@ -51,6 +52,9 @@ use time::Duration;
 use crate::Error;
 
 pub use mint::TokenRequest;
+pub use renew::{
+    RenewKey, RenewTokenClaims, peek_x5c_insecure, sign_renew_token, verify_renew_token,
+};
 pub use verify::{JwkTokenClaims, TokenContext, TokenPeek, peek_token, verify_jwk_token};
 
 /// Tokens longer than this are refused before any parsing.

@@ -5,8 +5,11 @@
 //! shown without leaking the URL's secret. Constraint violations that callers must act on
 //! (a duplicate serial) are recognised where the statement is run and become their own variant.
 
+use std::sync::Arc;
+
 use vouch_model::ErrorKind;
 
+use crate::url::DbUrl;
 use crate::{Backend, CertificateStatus};
 
 /// Everything that can go wrong in `vouch-storage`.
@@ -120,6 +123,24 @@ enum Class {
 /// Whether `err` is a unique-constraint (or primary-key) violation.
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Turns sqlx errors from one database into storage errors: classified by its backend and
+/// scrubbed of its URL's password. Cheap to clone; the group-commit writer holds one.
+#[derive(Clone)]
+pub(crate) struct DbErrors {
+    url: Arc<DbUrl>,
+}
+
+impl DbErrors {
+    pub(crate) fn new(url: Arc<DbUrl>) -> DbErrors {
+        DbErrors { url }
+    }
+
+    /// `err` as a storage error, with the password scrubbed from its text.
+    pub(crate) fn of(&self, err: &sqlx::Error) -> Error {
+        from_sqlx(self.url.backend, err, |t| self.url.redact(t))
+    }
 }
 
 /// Convert a sqlx error, scrubbing secrets from its text with `redact`.

@@ -9,8 +9,14 @@
 //!   SAN lists are JSON text, DER is `BLOB`/`BYTEA`: all read back identically through `Any`.
 //! - **Durable SQLite.** WAL journal, `synchronous=FULL` (a CA must not lose an issued serial on
 //!   power loss), foreign keys on, a busy timeout: applied to every new connection, because
-//!   the `Any` connect options cannot carry pragmas. One writer connection (writers queue in
-//!   the pool rather than spin on the busy handler) and a few `query_only` readers beside it.
+//!   the `Any` connect options cannot carry pragmas. One writer connection and a few
+//!   `query_only` readers beside it.
+//! - **Group commit (SQLite).** Writes do not each pay for an fsync: one writer task per store
+//!   gathers the pending writes (for up to 1 ms under concurrency, at most 64), commits them in
+//!   one transaction with a savepoint per write (so one failure undoes only itself), then
+//!   answers every caller; a call still returns only after its write is committed. See
+//!   `writer.rs` (the batching) and `writes.rs` (the operations as data and their SQL).
+//!   PostgreSQL writes go straight to the pool, one transaction each.
 //! - **Migrations** live in `migrations/{sqlite,postgres}/NNNN_name.sql`, are embedded with
 //!   `include_str!`, and are applied at [`Store::connect`], each in its own transaction with its
 //!   `vouch_schema_migrations` row; concurrent starts are serialised by a PostgreSQL advisory
@@ -26,9 +32,6 @@
 //!   [`Error::Duplicate`], never a panic or a generic failure.
 //! - **Time is a value.** Callers pass validity and revocation times; `created_at` comes from a
 //!   [`vouch_model::Clock`] ([`Store::with_clock`]), the system clock by default.
-//!
-//! Not here yet: the group-commit writer of ARCHITECTURE.md §4 (each write is currently its
-//! own transaction on the single writer connection).
 
 #![forbid(unsafe_code)]
 
@@ -39,6 +42,8 @@ mod store;
 mod tokens;
 mod url;
 mod validate;
+mod writer;
+mod writes;
 
 pub use error::Error;
 pub use migrate::SCHEMA_VERSION;

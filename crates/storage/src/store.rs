@@ -1,5 +1,5 @@
-//! The [`Store`]: connection pools, per-connection setup, and the certificate and revocation
-//! queries.
+//! The [`Store`]: connection pools, per-connection setup, the certificate and revocation
+//! queries, and where writes go (the group-commit writer on SQLite, the pool on PostgreSQL).
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,8 +10,10 @@ use sqlx::{AnyConnection, AnyPool, Row, Transaction};
 use time::OffsetDateTime;
 use vouch_model::{Clock, SystemClock};
 
-use crate::error::{from_sqlx, is_unique_violation};
+use crate::error::DbErrors;
 use crate::url::DbUrl;
+use crate::writer::GroupCommit;
+use crate::writes::{Insert, Outcome, Write};
 use crate::{
     Backend, CertificateRecord, CertificateStatus, Error, NewCertificate, RevocationRecord,
     validate,
@@ -35,18 +37,23 @@ macro_rules! cert_columns {
     };
 }
 
-/// A handle on the Vouch database; cheap to clone (all clones share the pools).
+/// A handle on the Vouch database; cheap to clone (all clones share the pools and the writer).
 ///
 /// SQLite gets two pools on the same file: one writer connection (SQLite allows one writer at
 /// a time anyway; queuing writers in the pool is fairer and cheaper than letting them spin on
-/// the busy handler) and a few read-only connections that WAL lets run beside it.
-/// PostgreSQL gets one pool used for both.
+/// the busy handler) and a few read-only connections that WAL lets run beside it. Writes go
+/// through the group-commit writer task (`writer.rs`), which batches them onto that one
+/// connection; only migrations use the writer pool directly.
+/// PostgreSQL gets one pool used for both, and each write is its own transaction on it.
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
     writer: AnyPool,
     reader: AnyPool,
     url: Arc<DbUrl>,
+    errors: DbErrors,
+    /// The group-commit writer (SQLite only).
+    group_commit: Option<GroupCommit>,
     clock: Arc<dyn Clock>,
 }
 
@@ -68,14 +75,17 @@ enum Role {
 
 impl Store {
     /// Connect to `url` (`sqlite://PATH`, created if missing, or `postgres://…`) and bring the
-    /// schema up to date.
+    /// schema up to date. On SQLite this also spawns the group-commit writer task, so it must
+    /// be called within a tokio runtime (as every sqlx call must), which then runs that task
+    /// until [`Store::close`] or until every clone is dropped.
     ///
     /// Errors: [`Error::BadUrl`] for an unusable URL, [`Error::Unavailable`] when the database
     /// cannot be reached within 10 seconds. No error text contains the URL's password.
     pub async fn connect(url: &str) -> Result<Store, Error> {
         sqlx::any::install_default_drivers();
         let url = Arc::new(DbUrl::parse(url)?);
-        let connect_error = |e: sqlx::Error| from_sqlx(url.backend, &e, |t| url.redact(t));
+        let errors = DbErrors::new(Arc::clone(&url));
+        let connect_error = |e: sqlx::Error| errors.of(&e);
         let (writer, reader) = match url.backend {
             Backend::Sqlite => {
                 // The writer first: it switches a new file to WAL before any reader opens it.
@@ -99,11 +109,20 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
+        let group_commit = match url.backend {
+            Backend::Sqlite => Some(GroupCommit::spawn(writer.clone(), errors.clone())),
+            // PostgreSQL commits concurrent transactions from its pool of connections with one
+            // WAL flush already, and a batch spanning unrelated rows could deadlock against
+            // another node's batch; see `Store::write`.
+            Backend::Postgres => None,
+        };
         let store = Store {
             backend: url.backend,
             writer,
             reader,
             url,
+            errors,
+            group_commit,
             clock: Arc::new(SystemClock),
         };
         if let Err(err) = store.migrate().await {
@@ -124,9 +143,14 @@ impl Store {
         self.backend
     }
 
-    /// Close every connection, waiting for those in use to be returned. Afterwards every
-    /// operation fails with [`Error::Unavailable`]; this affects all clones.
+    /// Close the store: stop taking writes, commit every write already queued (each of their
+    /// callers gets its answer), then close every connection, waiting for those in use to be
+    /// returned. Afterwards every operation fails with [`Error::Unavailable`]; this affects all
+    /// clones.
     pub async fn close(&self) {
+        if let Some(group_commit) = &self.group_commit {
+            group_commit.close().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
@@ -199,40 +223,12 @@ impl Store {
         if der.is_empty() {
             return Err(Error::invalid("der", "must not be empty"));
         }
-        let mut tx = self.begin_write().await?;
-        let conn: &mut AnyConnection = &mut tx;
-        let updated = sqlx::query(
-            "UPDATE certificates SET der = $2, status = 'issued' \
-             WHERE serial = $1 AND status = 'intended'",
-        )
-        .bind(serial)
-        .bind(der)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| self.db_error(&e))?
-        .rows_affected();
-        if updated == 1 {
-            return tx.commit().await.map_err(|e| self.db_error(&e));
-        }
-        let row = sqlx::query("SELECT status, der FROM certificates WHERE serial = $1")
-            .bind(serial)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(|e| self.db_error(&e))?;
-        let Some(row) = row else {
-            return Err(Error::NotFound {
-                serial: serial.to_owned(),
-            });
-        };
-        let status = status_from(&self.get::<String>(&row, "status")?)?;
-        let stored: Option<Vec<u8>> = self.get(&row, "der")?;
-        if status == CertificateStatus::Issued && stored.as_deref() == Some(der) {
-            return Ok(());
-        }
-        Err(Error::WrongState {
+        self.write(Write::Issued {
             serial: serial.to_owned(),
-            status,
+            der: der.to_vec(),
         })
+        .await?
+        .done()
     }
 
     /// The certificate with this serial, in whatever state it is.
@@ -323,54 +319,15 @@ impl Store {
     ) -> Result<(), Error> {
         validate::serial(serial)?;
         validate::reason_code(reason_code)?;
-        let mut tx = self.begin_write().await?;
-        let conn: &mut AnyConnection = &mut tx;
-        // Write first, read only on failure: on SQLite a read-then-write transaction could
-        // fail on a stale snapshot; on PostgreSQL the UPDATE's row lock orders racing revokers.
-        let updated = sqlx::query(
-            "UPDATE certificates SET status = 'revoked' \
-             WHERE serial = $1 AND status IN ('intended', 'issued')",
-        )
-        .bind(serial)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| self.db_error(&e))?
-        .rows_affected();
-        if updated == 0 {
-            let exists: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE serial = $1")
-                    .bind(serial)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(|e| self.db_error(&e))?;
-            let serial = serial.to_owned();
-            return Err(if exists == 0 {
-                Error::NotFound { serial }
-            } else {
-                Error::AlreadyRevoked { serial }
-            });
-        }
-        sqlx::query(
-            "INSERT INTO revocations (serial, revoked_at, reason_code, reason, passive) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(serial)
-        .bind(revoked_at.unix_timestamp())
-        .bind(i32::from(reason_code))
-        .bind(reason)
-        .bind(i16::from(passive))
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::AlreadyRevoked {
-                    serial: serial.to_owned(),
-                }
-            } else {
-                self.db_error(&e)
-            }
-        })?;
-        tx.commit().await.map_err(|e| self.db_error(&e))
+        self.write(Write::Revoke {
+            serial: serial.to_owned(),
+            revoked_at: revoked_at.unix_timestamp(),
+            reason_code,
+            reason: reason.map(str::to_owned),
+            passive,
+        })
+        .await?
+        .done()
     }
 
     /// The revocation of this serial, if it is revoked.
@@ -407,13 +364,43 @@ impl Store {
         &self.reader
     }
 
+    /// The SQLite writer pool (the group-commit writer's), for tests that drive it directly.
+    #[cfg(test)]
+    pub(crate) fn writer_pool(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    #[cfg(test)]
+    pub(crate) fn errors(&self) -> DbErrors {
+        self.errors.clone()
+    }
+
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }
 
     /// A sqlx error as a storage error, with the password scrubbed from its text.
     pub(crate) fn db_error(&self, err: &sqlx::Error) -> Error {
-        from_sqlx(self.backend, err, |t| self.url.redact(t))
+        self.errors.of(err)
+    }
+
+    /// Apply `write` and answer once it is committed.
+    ///
+    /// SQLite: through the group-commit writer, batched with other callers' writes.
+    /// PostgreSQL: in a transaction of its own on the pool. Batching would be correct there
+    /// too, but buys little (the server already flushes concurrent commits together) and
+    /// would make unrelated writes wait on each other's row locks: two nodes batching the
+    /// same two tokens in opposite orders would deadlock, turning a replay's `Ok(false)` into
+    /// an error.
+    pub(crate) async fn write(&self, write: Write) -> Result<Outcome, Error> {
+        if let Some(group_commit) = &self.group_commit {
+            return group_commit.submit(write).await;
+        }
+        let mut tx = self.begin_write().await?;
+        // On error `tx` is dropped, which rolls it back.
+        let outcome = write.apply(&mut tx, &self.errors).await?;
+        tx.commit().await.map_err(|e| self.db_error(&e))?;
+        Ok(outcome)
     }
 
     /// Begin a transaction that will write. On SQLite it takes the write lock at once
@@ -436,44 +423,24 @@ impl Store {
         validate::validity(row.not_before, row.not_after)?;
         let sans = serde_json::to_string(row.sans)
             .map_err(|e| Error::internal(format!("encoding SANs: {e}")))?;
-        let names = validate::index_names(row.subject, row.sans);
-        let mut tx = self.begin_write().await?;
-        let conn: &mut AnyConnection = &mut tx;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO certificates (serial, subject, sans, not_before, not_after, issuer, \
-             provisioner, status, der, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(row.serial)
-        .bind(row.subject)
-        .bind(sans)
-        .bind(row.not_before.unix_timestamp())
-        .bind(row.not_after.unix_timestamp())
-        .bind(row.issuer)
-        .bind(row.provisioner)
-        .bind(status.as_str())
-        .bind(der)
-        .bind(self.now().unix_timestamp())
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::Duplicate {
-                    serial: row.serial.to_owned(),
-                }
-            } else {
-                self.db_error(&e)
-            }
-        })?;
-        for name in names {
-            sqlx::query("INSERT INTO certificate_names (certificate_id, name) VALUES ($1, $2)")
-                .bind(id)
-                .bind(name)
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| self.db_error(&e))?;
-        }
-        tx.commit().await.map_err(|e| self.db_error(&e))
+        let names = validate::index_names(row.subject, row.sans)
+            .into_iter()
+            .collect();
+        self.write(Write::Insert(Box::new(Insert {
+            serial: row.serial.to_owned(),
+            subject: row.subject.to_owned(),
+            sans,
+            names,
+            not_before: row.not_before.unix_timestamp(),
+            not_after: row.not_after.unix_timestamp(),
+            issuer: row.issuer.to_owned(),
+            provisioner: row.provisioner.map(str::to_owned),
+            status,
+            der: der.map(<[u8]>::to_vec),
+            created_at: self.now().unix_timestamp(),
+        })))
+        .await?
+        .done()
     }
 
     fn get<'r, T>(&self, row: &'r AnyRow, column: &str) -> Result<T, Error>
@@ -535,7 +502,7 @@ struct NewRow<'a> {
     provisioner: Option<&'a str>,
 }
 
-fn status_from(s: &str) -> Result<CertificateStatus, Error> {
+pub(crate) fn status_from(s: &str) -> Result<CertificateStatus, Error> {
     CertificateStatus::parse(s).ok_or_else(|| Error::corrupt(format!("unknown status {s:?}")))
 }
 

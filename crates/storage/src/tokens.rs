@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use crate::error::is_unique_violation;
+use crate::writes::Write;
 use crate::{Error, Store};
 
 impl Store {
@@ -22,35 +22,21 @@ impl Store {
                 "must be 1 to 512 bytes, with a provisioner",
             ));
         }
-        let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO used_tokens (provisioner, token_id, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(provisioner)
-        .bind(token_id)
-        .bind(expires_at.unix_timestamp())
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {
-                tx.commit().await.map_err(|e| self.db_error(&e))?;
-                Ok(true)
-            }
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(self.db_error(&e)),
-        }
+        self.write(Write::UseToken {
+            provisioner: provisioner.to_owned(),
+            token_id: token_id.to_owned(),
+            expires_at: expires_at.unix_timestamp(),
+        })
+        .await?
+        .token_used()
     }
 
     /// Forget used tokens that expired before `now`; returns how many rows went.
     pub async fn prune_used_tokens(&self, now: OffsetDateTime) -> Result<u64, Error> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query("DELETE FROM used_tokens WHERE expires_at < $1")
-            .bind(now.unix_timestamp())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.db_error(&e))?
-            .rows_affected();
-        tx.commit().await.map_err(|e| self.db_error(&e))?;
-        Ok(n)
+        self.write(Write::PruneTokens {
+            before: now.unix_timestamp(),
+        })
+        .await?
+        .pruned()
     }
 }

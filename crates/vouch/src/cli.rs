@@ -72,10 +72,10 @@ pub struct CertificateArgs {
     #[arg(long = "san", value_name = "NAME")]
     pub sans: Vec<String>,
     /// Start of validity: RFC 3339 or a duration from now.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub not_before: Option<String>,
     /// End of validity: RFC 3339 or a duration from now (default: the provisioner's).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub not_after: Option<String>,
     /// Key type flags.
     #[command(flatten)]
@@ -380,10 +380,10 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub key: KeyArgs,
     /// Start of validity: RFC 3339 or a duration from now (e.g. -5m).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub not_before: Option<String>,
     /// End of validity: RFC 3339 or a duration from now (24h, 90d).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub not_after: Option<String>,
     /// File holding the password that encrypts the new key.
     #[arg(long, value_name = "FILE", conflicts_with = "no_password")]
@@ -451,7 +451,7 @@ pub struct SignArgs {
     #[arg(long, value_enum, default_value = "leaf")]
     pub profile: ProfileArg,
     /// End of validity: RFC 3339 or a duration from now (default 24h for leaves, 10 years for CAs).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub not_after: Option<String>,
     /// File holding the issuer key's password.
     #[arg(long, value_name = "FILE")]

@@ -44,6 +44,7 @@ fn provisioner_for(jwk: Jwk) -> JwkProvisioner {
         encrypted_key: None,
         claims: None,
         policy: None,
+        options: None,
     }
 }
 

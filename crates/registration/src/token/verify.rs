@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use vouch_model::{Jwk, JwkProvisioner};
 
-use super::{MAX_TOKEN_LIFETIME, TOKEN_LEEWAY, audiences, malformed, opt_str, parse};
+use super::{MAX_TOKEN_LIFETIME, Parsed, TOKEN_LEEWAY, audiences, malformed, opt_str, parse};
 use crate::{Error, thumbprint};
 
 /// What a verification is checked against: the CA's audiences for the operation and the time.
@@ -91,45 +91,7 @@ pub fn verify_jwk_token(
     ctx: &TokenContext<'_>,
 ) -> Result<JwkTokenClaims, Error> {
     let parsed = parse(token)?;
-
-    // Header: the algorithm first, by name, before any key is built.
-    let alg_name =
-        opt_str(&parsed.header, "alg")?.ok_or_else(|| malformed("header without 'alg'"))?;
-    let alg = accepted_algorithm(alg_name)?;
-    if parsed.header.contains_key("crit") {
-        return Err(malformed("critical header parameters are not supported"));
-    }
-    let key = VerifyKey::from_jwk(&provisioner.key)?;
-    let fits_jwk_alg = match provisioner.key.alg.as_deref() {
-        None | Some("") => true,
-        Some(jwk_alg) => jwk_alg == alg_name,
-    };
-    if !key.algorithms.contains(&alg) || !fits_jwk_alg {
-        return Err(Error::TokenAlgorithmMismatch {
-            alg: alg_name.to_owned(),
-            key: key.label.to_owned(),
-        });
-    }
-    if let Some(kid) = opt_str(&parsed.header, "kid")? {
-        let expected = match &provisioner.key.kid {
-            Some(kid) => Cow::Borrowed(kid.as_str()),
-            None => Cow::Owned(thumbprint(&provisioner.key)?),
-        };
-        if kid != expected {
-            return Err(Error::TokenKeyId);
-        }
-    }
-    // `parse` already checked that the signature is base64url, so an error here is ours.
-    let valid = jsonwebtoken::crypto::verify(
-        parsed.signature,
-        parsed.signing_input.as_bytes(),
-        &key.key,
-        alg,
-    )
-    .map_err(|_| Error::Internal("token signature verification could not run".into()))?;
-    if !valid {
-        return Err(Error::TokenSignature);
-    }
+    check_signature(&parsed, &provisioner.key)?;
 
     // Claims, now authenticated.
     let claims = &parsed.claims;
@@ -145,29 +107,7 @@ pub fn verify_jwk_token(
         return Err(Error::TokenAudience);
     }
 
-    let expires_at = numeric_date(claims, "exp")?.ok_or(Error::TokenMissingClaim("exp"))?;
-    let not_before = numeric_date(claims, "nbf")?;
-    let issued_at = numeric_date(claims, "iat")?;
-    if ctx.now - TOKEN_LEEWAY > expires_at {
-        return Err(Error::TokenExpired);
-    }
-    if not_before.is_some_and(|nbf| ctx.now + TOKEN_LEEWAY < nbf) {
-        return Err(Error::TokenNotYetValid);
-    }
-    if issued_at.is_some_and(|iat| ctx.now + TOKEN_LEEWAY < iat) {
-        return Err(Error::TokenIssuedInFuture);
-    }
-    // Measured from nbf, else iat, else now: a token without either still cannot live long.
-    let starts_at = not_before.or(issued_at).unwrap_or(ctx.now);
-    let lifetime = expires_at - starts_at;
-    if lifetime.is_negative() || lifetime > MAX_TOKEN_LIFETIME + TOKEN_LEEWAY {
-        return Err(Error::TokenLifetime);
-    }
-    if let (Some(started), Some(iat)) = (ctx.not_before_iat, issued_at)
-        && iat < started - TOKEN_LEEWAY
-    {
-        return Err(Error::TokenIssuedBeforeStart);
-    }
+    let (expires_at, not_before, issued_at) = check_times(claims, ctx)?;
 
     let jti = opt_str(claims, "jti")?
         .filter(|s| !s.is_empty())
@@ -204,6 +144,91 @@ pub fn verify_jwk_token(
         cnf_x5rt_s256,
         raw: Value::Object(parsed.claims),
     })
+}
+
+/// Check the header (`alg` allowed and fitting `key`, no `crit`, `kid` when present) and the
+/// signature of `parsed` with `key`.
+pub(super) fn check_signature(parsed: &Parsed<'_>, key_jwk: &Jwk) -> Result<(), Error> {
+    // Header: the algorithm first, by name, before any key is built.
+    let alg_name =
+        opt_str(&parsed.header, "alg")?.ok_or_else(|| malformed("header without 'alg'"))?;
+    let alg = accepted_algorithm(alg_name)?;
+    if parsed.header.contains_key("crit") {
+        return Err(malformed("critical header parameters are not supported"));
+    }
+    let key = VerifyKey::from_jwk(key_jwk)?;
+    let fits_jwk_alg = match key_jwk.alg.as_deref() {
+        None | Some("") => true,
+        Some(jwk_alg) => jwk_alg == alg_name,
+    };
+    if !key.algorithms.contains(&alg) || !fits_jwk_alg {
+        return Err(Error::TokenAlgorithmMismatch {
+            alg: alg_name.to_owned(),
+            key: key.label.to_owned(),
+        });
+    }
+    if let Some(kid) = opt_str(&parsed.header, "kid")? {
+        let expected = match &key_jwk.kid {
+            Some(kid) => Cow::Borrowed(kid.as_str()),
+            None => Cow::Owned(thumbprint(key_jwk)?),
+        };
+        if kid != expected {
+            return Err(Error::TokenKeyId);
+        }
+    }
+    // `parse` already checked that the signature is base64url, so an error here is ours.
+    let valid = jsonwebtoken::crypto::verify(
+        parsed.signature,
+        parsed.signing_input.as_bytes(),
+        &key.key,
+        alg,
+    )
+    .map_err(|_| Error::Internal("token signature verification could not run".into()))?;
+    if !valid {
+        return Err(Error::TokenSignature);
+    }
+
+    Ok(())
+}
+
+/// The registered time claims, checked against `ctx` with the leeway: `exp` required and not
+/// past, `nbf`/`iat` not in the future, lifetime at most an hour, `iat` not before the start.
+pub(super) fn check_times(
+    claims: &Map<String, Value>,
+    ctx: &TokenContext<'_>,
+) -> Result<
+    (
+        OffsetDateTime,
+        Option<OffsetDateTime>,
+        Option<OffsetDateTime>,
+    ),
+    Error,
+> {
+    let expires_at = numeric_date(claims, "exp")?.ok_or(Error::TokenMissingClaim("exp"))?;
+    let not_before = numeric_date(claims, "nbf")?;
+    let issued_at = numeric_date(claims, "iat")?;
+    if ctx.now - TOKEN_LEEWAY > expires_at {
+        return Err(Error::TokenExpired);
+    }
+    if not_before.is_some_and(|nbf| ctx.now + TOKEN_LEEWAY < nbf) {
+        return Err(Error::TokenNotYetValid);
+    }
+    if issued_at.is_some_and(|iat| ctx.now + TOKEN_LEEWAY < iat) {
+        return Err(Error::TokenIssuedInFuture);
+    }
+    // Measured from nbf, else iat, else now: a token without either still cannot live long.
+    let starts_at = not_before.or(issued_at).unwrap_or(ctx.now);
+    let lifetime = expires_at - starts_at;
+    if lifetime.is_negative() || lifetime > MAX_TOKEN_LIFETIME + TOKEN_LEEWAY {
+        return Err(Error::TokenLifetime);
+    }
+    if let (Some(started), Some(iat)) = (ctx.not_before_iat, issued_at)
+        && iat < started - TOKEN_LEEWAY
+    {
+        return Err(Error::TokenIssuedBeforeStart);
+    }
+
+    Ok((expires_at, not_before, issued_at))
 }
 
 /// The allow-list. Everything else is refused by name; in particular `none` and the HMAC
@@ -347,7 +372,7 @@ fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<Offset
 }
 
 /// step-ca's `matchesAudience`: equal, or equal once the port is removed from both URLs.
-fn matches_audience(token: &[String], accepted: &[String]) -> bool {
+pub(super) fn matches_audience(token: &[String], accepted: &[String]) -> bool {
     accepted.iter().any(|b| {
         token
             .iter()

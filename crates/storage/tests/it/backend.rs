@@ -68,6 +68,83 @@ async fn simultaneous_first_connects(url: &str) {
     }
 }
 
+/// `close` while writers are busy: every write acknowledged before it is there after
+/// reconnecting, nothing else is, and writes after it are refused as unavailable.
+async fn close_drains_queued_writes(url: &str) {
+    const WRITERS: usize = 40;
+    let store = Store::connect(url).await.unwrap();
+    // Each writer inserts until refused, and says so after its third acknowledged write, so
+    // that `close` lands while writes are queued and in flight (without sleeping).
+    let (started, mut started_rx) = tokio::sync::mpsc::channel(WRITERS);
+    let writers: Vec<_> = (0..WRITERS as u64)
+        .map(|w| {
+            let store = store.clone();
+            let started = started.clone();
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for i in 0..10_000u64 {
+                    let serial = format!("{:x}", (w + 1) << 32 | i);
+                    let new = contract::cert(
+                        &serial,
+                        "drain.example",
+                        time::macros::datetime!(2031-01-01 0:00 UTC),
+                    );
+                    match store.insert_certificate(&new).await {
+                        Ok(()) => acknowledged.push(serial),
+                        Err(err) => {
+                            // Refused because the store is closed, not dropped unanswered.
+                            assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+                            assert!(err.to_string().contains("closed"), "{err}");
+                            break;
+                        }
+                    }
+                    if acknowledged.len() == 3 {
+                        started.send(()).await.unwrap();
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    drop(started);
+    for _ in 0..WRITERS {
+        started_rx.recv().await.unwrap();
+    }
+    store.close().await;
+    let err = store
+        .insert_certificate(&contract::cert(
+            "ff",
+            "late.example",
+            time::macros::datetime!(2031-01-01 0:00 UTC),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    let store = Store::connect(url).await.unwrap();
+    assert_eq!(
+        store.count_certificates().await.unwrap(),
+        acknowledged.len() as u64
+    );
+    for serial in &acknowledged {
+        assert!(
+            store.get_certificate(serial).await.unwrap().is_some(),
+            "{serial} was acknowledged but is missing"
+        );
+    }
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_close_drains_queued_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    close_drains_queued_writes(&format!("sqlite://{}", dir.path().join("db").display())).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_reconnect_keeps_schema_and_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -148,6 +225,8 @@ fn postgres_contract() {
         reconnect_keeps_schema_and_data(&cluster.url("reconnect")).await;
         cluster.create_database("simultaneous").await;
         simultaneous_first_connects(&cluster.url("simultaneous")).await;
+        cluster.create_database("close").await;
+        close_drains_queued_writes(&cluster.url("close")).await;
         secrets_stay_out_of_errors_and_debug(&cluster).await;
     });
     eprintln!("postgres contract finished in {:?}", started.elapsed());

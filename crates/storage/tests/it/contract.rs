@@ -566,3 +566,241 @@ pub async fn tokens_are_used_once(store: &Store) {
     assert!(store.use_token("p1", "old", at(10)).await.unwrap());
     assert!(!store.use_token("p1", "jti-1", at(100)).await.unwrap());
 }
+
+/// 200 writes at once, duplicates among them: every caller gets its own answer, and what is
+/// stored is exactly what was acknowledged. (On SQLite they go through the group-commit
+/// writer, so duplicates often meet inside one batch.)
+pub async fn concurrent_writes_with_duplicates(store: &Store) {
+    enum Call {
+        Insert(NewCertificate),
+        Token(String),
+    }
+    let serial = |k: u32| format!("{:032x}", 0x0d00_0000_u64 + u64::from(k));
+    // 100 serials, every 5th inserted twice with other contents right after the first; 60
+    // token ids, every 3rd used twice. 120 + 80 calls.
+    let mut calls = Vec::new();
+    for k in 0..100u32 {
+        calls.push(Call::Insert(cert(
+            &serial(k),
+            &format!("a{k}.example"),
+            at(k.into()),
+        )));
+        if k % 5 == 0 {
+            calls.push(Call::Insert(cert(
+                &serial(k),
+                &format!("b{k}.example"),
+                at(1),
+            )));
+        }
+        if k < 60 {
+            calls.push(Call::Token(format!("jti-{k}")));
+            if k % 3 == 0 {
+                calls.push(Call::Token(format!("jti-{k}")));
+            }
+        }
+    }
+    assert_eq!(calls.len(), 200);
+
+    let tasks: Vec<_> = calls
+        .into_iter()
+        .map(|call| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                match call {
+                    Call::Insert(new) => {
+                        let result = store.insert_certificate(&new).await.map(|()| true);
+                        (new.serial, new.subject, result)
+                    }
+                    Call::Token(id) => {
+                        let result = store.use_token("p", &id, at(100)).await;
+                        (id, String::new(), result)
+                    }
+                }
+            })
+        })
+        .collect();
+    // Per serial: (subject, answer) of each insert.
+    type Answers = Vec<(String, Result<bool, Error>)>;
+    let mut inserts: std::collections::BTreeMap<String, Answers> = Default::default();
+    let mut tokens: std::collections::BTreeMap<String, Vec<bool>> = Default::default();
+    for task in tasks {
+        let (key, subject, result) = task.await.unwrap();
+        if subject.is_empty() {
+            tokens.entry(key).or_default().push(result.unwrap());
+        } else {
+            inserts.entry(key).or_default().push((subject, result));
+        }
+    }
+
+    assert_eq!(inserts.len(), 100);
+    for (serial, answers) in &inserts {
+        let winners: Vec<&String> = answers
+            .iter()
+            .filter(|(_, r)| r.is_ok())
+            .map(|(subject, _)| subject)
+            .collect();
+        assert_eq!(winners.len(), 1, "{serial}: {answers:?}");
+        for (_, result) in answers.iter().filter(|(_, r)| r.is_err()) {
+            assert!(
+                matches!(result, Err(Error::Duplicate { serial: s }) if s == serial),
+                "{serial}: {result:?}"
+            );
+        }
+        // The stored row, names included, is the winner's, and nothing of the loser's.
+        let stored = store.get_certificate(serial).await.unwrap().unwrap();
+        assert_eq!(&stored.subject, winners[0], "{serial}");
+        for (subject, result) in answers {
+            let name = subject.trim_start_matches("CN=").split(',').next().unwrap();
+            let found = store.find_by_name(name, 10).await.unwrap();
+            let expected: &[&str] = if result.is_ok() { &[serial] } else { &[] };
+            assert_eq!(serials(&found), expected, "{name}");
+        }
+    }
+    assert_eq!(store.count_certificates().await.unwrap(), 100);
+
+    assert_eq!(tokens.len(), 60);
+    for (id, answers) in &tokens {
+        let wins = answers.iter().filter(|fresh| **fresh).count();
+        assert_eq!(wins, 1, "{id}: {answers:?}");
+    }
+    // Exactly one row per token id was stored.
+    assert_eq!(store.prune_used_tokens(at(101)).await.unwrap(), 60);
+}
+
+/// Writes of every kind at once, some bound to fail: each failure is the caller's alone and
+/// every write that succeeded is stored (on SQLite, failures and successes share batches).
+pub async fn failing_writes_leave_the_others(store: &Store) {
+    let serial = |k: u32| format!("{:x}", 0xe000 + k);
+    // Before: issued 0..10 (0 and 1 revoked), intents 10..15.
+    for k in 0..10 {
+        store
+            .insert_certificate(&cert(&serial(k), &format!("old{k}.example"), at(30)))
+            .await
+            .unwrap();
+    }
+    for k in 10..15 {
+        store
+            .record_intent(&serial(k), "CN=intent", &[], at(0), at(30), "CN=ca", None)
+            .await
+            .unwrap();
+    }
+    for k in 0..2 {
+        store
+            .revoke(&serial(k), at(1), 1, None, false)
+            .await
+            .unwrap();
+    }
+
+    // What each call is, the answer it must get, and the call.
+    let mut calls: Vec<(String, Result<(), ErrorKind>, WriteCall)> = Vec::new();
+    for k in 0..20u32 {
+        let s = store.clone();
+        calls.push((
+            format!("insert new {k}"),
+            Ok(()),
+            write_call(async move {
+                s.insert_certificate(&cert(&serial(100 + k), &format!("new{k}.example"), at(9)))
+                    .await
+            }),
+        ));
+        let s = store.clone();
+        calls.push(match k {
+            0..5 => (
+                format!("insert existing {k}"),
+                Err(ErrorKind::Conflict),
+                write_call(async move {
+                    s.insert_certificate(&cert(&serial(2 + k), "again.example", at(9)))
+                        .await
+                }),
+            ),
+            5..10 => (
+                format!("issue intent {k}"),
+                Ok(()),
+                write_call(async move { s.record_issued(&serial(k + 5), &[0x30, 0x00]).await }),
+            ),
+            10..13 => (
+                format!("issue unknown {k}"),
+                Err(ErrorKind::NotFound),
+                write_call(async move { s.record_issued(&serial(200 + k), &[0x30]).await }),
+            ),
+            13..16 => (
+                format!("reissue with other DER {k}"),
+                Err(ErrorKind::Conflict),
+                write_call(async move { s.record_issued(&serial(k - 11), &[0x30, 0x01]).await }),
+            ),
+            16..18 => (
+                format!("revoke revoked {k}"),
+                Err(ErrorKind::AlreadyRevoked),
+                write_call(async move { s.revoke(&serial(k - 16), at(2), 0, None, false).await }),
+            ),
+            _ => (
+                format!("revoke issued {k}"),
+                Ok(()),
+                write_call(async move { s.revoke(&serial(k - 13), at(2), 4, None, false).await }),
+            ),
+        });
+        let s = store.clone();
+        calls.push((
+            format!("token {k}"),
+            Ok(()),
+            write_call(async move {
+                match s.use_token("p", &format!("t{k}"), at(100)).await {
+                    Ok(true) => Ok(()),
+                    // A fresh token must not be taken for a replay.
+                    Ok(false) => Err(Error::Duplicate {
+                        serial: format!("token t{k}"),
+                    }),
+                    Err(e) => Err(e),
+                }
+            }),
+        ));
+    }
+    let tasks: Vec<_> = calls
+        .into_iter()
+        .map(|(what, expected, call)| {
+            let task = tokio::spawn(async move { call.await.map_err(|e| e.kind()) });
+            (what, expected, task)
+        })
+        .collect();
+    for (what, expected, task) in tasks {
+        assert_eq!(task.await.unwrap(), expected, "{what}");
+    }
+
+    // 10 + 5 before, 20 new; intents 10..15 issued; revoked: 0, 1 before, 5, 6 now.
+    assert_eq!(store.count_certificates().await.unwrap(), 35);
+    for k in 0..20 {
+        let got = store
+            .get_certificate(&serial(100 + k))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.status, CertificateStatus::Issued);
+    }
+    for k in 10..15 {
+        let got = store.get_certificate(&serial(k)).await.unwrap().unwrap();
+        assert_eq!(got.der.as_deref(), Some(&[0x30, 0x00][..]), "{k}");
+    }
+    for k in 2..5 {
+        let got = store.get_certificate(&serial(k)).await.unwrap().unwrap();
+        assert_eq!(got.subject, format!("CN=old{k}.example, O=Vouch Test"));
+    }
+    let revoked: Vec<String> = store
+        .list_revocations()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.serial)
+        .collect();
+    let expected: Vec<String> = [0, 1, 5, 6].into_iter().map(serial).collect();
+    assert_eq!(revoked, expected);
+    assert_eq!(store.prune_used_tokens(at(101)).await.unwrap(), 20);
+}
+
+/// A store call running on its own, as a boxed future.
+type WriteCall = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send>>;
+
+fn write_call(
+    call: impl std::future::Future<Output = Result<(), Error>> + Send + 'static,
+) -> WriteCall {
+    Box::pin(call)
+}

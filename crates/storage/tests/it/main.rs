@@ -68,4 +68,6 @@ contract_cases!(
     concurrent_inserts,
     invalid_input_is_rejected,
     tokens_are_used_once,
+    concurrent_writes_with_duplicates,
+    failing_writes_leave_the_others,
 );

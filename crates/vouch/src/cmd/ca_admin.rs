@@ -291,6 +291,7 @@ pub(super) fn provisioner(cmd: ProvisionerCommand) -> Result<()> {
                     encrypted_key,
                     claims: None,
                     policy: None,
+                    options: None,
                 }));
             save(&home, &config)?;
             println!(

@@ -474,10 +474,32 @@ pub(super) async fn renew_once(
     key: &Path,
     password_file: Option<&Path>,
 ) -> Result<()> {
-    let (id, _, _) = identity(crt, key, password_file)?;
-    let http = target.client(Some(&id))?;
-    let resp: SignResponse =
-        client::json(client::send(http.post(target.url("/1.0/renew")), target).await?).await?;
+    let (id, chain, key) = identity(crt, key, password_file)?;
+    // mTLS needs a currently valid certificate; an expired one renews with a token it signs
+    // (step's x5cInsecure flow), which the CA accepts when the provisioner allows it.
+    let expired = not_after(&chain[0])? <= OffsetDateTime::now_utc();
+    let req = if expired {
+        let subject = leaf_common_name(&chain[0])?;
+        let pkcs8 = key.pkcs8_der();
+        let token = vouch_registration::sign_renew_token(
+            vouch_registration::RenewKey {
+                pkcs8: &pkcs8,
+                alg: key.key_type().jose_alg(),
+            },
+            &chain,
+            &subject,
+            &target.url("/1.0/renew"),
+            OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| anyhow!("renew token: {e}"))?;
+        target
+            .client(None)?
+            .post(target.url("/1.0/renew"))
+            .bearer_auth(token)
+    } else {
+        target.client(Some(&id))?.post(target.url("/1.0/renew"))
+    };
+    let resp: SignResponse = client::json(client::send(req, target).await?).await?;
     files::write_all_or_nothing(
         &[Output {
             path: crt,
@@ -635,6 +657,18 @@ pub(super) fn revoke(args: &crate::cli::RevokeArgs) -> Result<()> {
         if args.passive { "passively " } else { "" }
     );
     Ok(())
+}
+
+fn leaf_common_name(der: &[u8]) -> Result<String> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| anyhow!("bad certificate: {e}"))?;
+    Ok(cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or_default()
+        .to_owned())
 }
 
 fn hex_serial(der: &[u8]) -> Result<String> {

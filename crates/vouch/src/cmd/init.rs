@@ -268,6 +268,7 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
                 encrypted_key: Some(encrypted_key),
                 claims: None,
                 policy: None,
+                options: None,
             })],
         },
     };

@@ -33,6 +33,8 @@ use super::state::{AppState, StoreLog};
 /// What renewal keeps from the certificate being renewed.
 struct Presented {
     serial: String,
+    not_before: time::OffsetDateTime,
+    not_after: time::OffsetDateTime,
     subject: vouch_issuing::Dn,
     sans: Vec<San>,
     spki: Vec<u8>,
@@ -47,6 +49,11 @@ fn presented(peer: &PeerChain) -> Result<Presented, ApiError> {
     let leaf = chain
         .first()
         .ok_or_else(|| ApiError::unauthorized("empty client certificate chain"))?;
+    presented_der(leaf)
+}
+
+/// What renewal needs from a certificate (DER).
+fn presented_der(leaf: &[u8]) -> Result<Presented, ApiError> {
     let (_, cert) = X509Certificate::from_der(leaf)
         .map_err(|_| ApiError::malformed("unparsable client certificate"))?;
     let subject = vouch_issuing::Dn::from_name(cert.subject()).map_err(ApiError::from)?;
@@ -71,6 +78,8 @@ fn presented(peer: &PeerChain) -> Result<Presented, ApiError> {
     let na = cert.validity().not_after.to_datetime();
     Ok(Presented {
         serial: vouch_issuing::serial_hex(cert.raw_serial()),
+        not_before: nb,
+        not_after: na,
         subject,
         sans,
         spki: cert.public_key().raw.to_vec(),
@@ -158,10 +167,137 @@ async fn reissue(
 pub(super) async fn renew(
     State(state): State<Arc<AppState>>,
     axum::Extension(peer): axum::Extension<PeerChain>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let old = presented(&peer)?;
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let old = match (&peer.0, bearer) {
+        (Some(_), _) => presented(&peer)?,
+        (None, Some(token)) => renew_token(&state, token.trim()).await?,
+        (None, None) => {
+            return Err(ApiError::unauthorized(
+                "renewal needs a client certificate (mTLS) or a renew token (Authorization: Bearer)",
+            ));
+        }
+    };
     let spki = old.spki.clone();
     reissue(&state, &old, &spki, false).await
+}
+
+/// The x5cInsecure flow: the token carries the certificate and is signed by its key; the
+/// certificate may have expired when its provisioner allows renewal after expiry.
+async fn renew_token(state: &AppState, token: &str) -> Result<Presented, ApiError> {
+    let unauthorized = |e: vouch_registration::Error| ApiError::unauthorized(e.to_string());
+    let chain = vouch_registration::peek_x5c_insecure(token).map_err(unauthorized)?;
+    let leaf = &chain[0];
+    vouch_issuing::check_certificate_issued_by(leaf, state.pki.issuer.certificate())
+        .map_err(|e| ApiError::unauthorized(format!("the token's certificate: {e}")))?;
+    let (_, cert) = X509Certificate::from_der(leaf)
+        .map_err(|_| ApiError::malformed("unparsable certificate in the token"))?;
+    let jwk = spki_to_jwk(cert.public_key())?;
+    let authority = state.authority();
+    let audiences = authority.audiences("renew");
+    let ctx = vouch_registration::TokenContext {
+        audiences: &audiences,
+        now: state.clock.now(),
+        not_before_iat: Some(state.started),
+    };
+    let claims = vouch_registration::verify_renew_token(token, &jwk, &ctx).map_err(unauthorized)?;
+    let old = presented_der(leaf)?;
+    if let Some(cn) = old.subject.common_name()
+        && cn != claims.subject
+    {
+        return Err(ApiError::unauthorized(
+            "the token's subject is not the certificate's",
+        ));
+    }
+    let now = state.clock.now();
+    if now < old.not_before {
+        return Err(ApiError::unauthorized("the certificate is not valid yet"));
+    }
+    if now > old.not_after {
+        let provisioner = old
+            .provisioner
+            .as_ref()
+            .and_then(|p| authority.provisioner(&p.name));
+        let claims_cfg = match provisioner {
+            Some(Provisioner::Jwk(j)) => {
+                EffectiveClaims::resolve(&authority.config.authority.claims, j.claims.as_ref())
+            }
+            None => EffectiveClaims::resolve(&authority.config.authority.claims, None),
+        };
+        if !claims_cfg.allow_renewal_after_expiry {
+            return Err(ApiError::unauthorized(
+                "the certificate has expired and its provisioner does not allow renewal after expiry",
+            ));
+        }
+    }
+    if !state
+        .store
+        .use_token("renew", &claims.jti, claims.expires_at)
+        .await?
+    {
+        return Err(ApiError::unauthorized("token already used"));
+    }
+    Ok(old)
+}
+
+/// The public key of a certificate as a JWK, to verify the token it signed.
+fn spki_to_jwk(
+    spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
+) -> Result<vouch_model::Jwk, ApiError> {
+    use base64::Engine;
+    use x509_parser::public_key::PublicKey;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let bad = || ApiError::unauthorized("the certificate's key type cannot sign renew tokens");
+    let mut jwk = vouch_model::Jwk {
+        use_: None,
+        kty: String::new(),
+        kid: None,
+        crv: None,
+        alg: None,
+        x: None,
+        y: None,
+        n: None,
+        e: None,
+    };
+    match spki.parsed().map_err(|_| bad())? {
+        PublicKey::EC(point) => {
+            let data = point.data();
+            let (crv, len) = match data.len() {
+                65 => ("P-256", 32),
+                97 => ("P-384", 48),
+                _ => return Err(bad()),
+            };
+            if data.first() != Some(&4) {
+                return Err(bad());
+            }
+            jwk.kty = "EC".into();
+            jwk.crv = Some(crv.into());
+            jwk.x = Some(b64(&data[1..=len]));
+            jwk.y = Some(b64(&data[1 + len..]));
+        }
+        PublicKey::RSA(rsa) => {
+            let strip = |b: &[u8]| {
+                b.iter()
+                    .copied()
+                    .skip_while(|x| *x == 0)
+                    .collect::<Vec<u8>>()
+            };
+            jwk.kty = "RSA".into();
+            jwk.n = Some(b64(&strip(rsa.modulus)));
+            jwk.e = Some(b64(&strip(rsa.exponent)));
+        }
+        _ if spki.algorithm.algorithm.to_id_string() == "1.3.101.112" => {
+            jwk.kty = "OKP".into();
+            jwk.crv = Some("Ed25519".into());
+            jwk.x = Some(b64(&spki.subject_public_key.data));
+        }
+        _ => return Err(bad()),
+    }
+    Ok(jwk)
 }
 
 #[derive(Debug, Deserialize)]

@@ -71,6 +71,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     join: JoinHandle<()>,
     renewer: JoinHandle<()>,
+    pruner: JoinHandle<()>,
     metrics_task: Option<JoinHandle<()>>,
 }
 
@@ -84,6 +85,7 @@ impl RunningServer {
     pub async fn shutdown(self) -> Result<()> {
         let _ = self.shutdown.send(true);
         self.renewer.abort();
+        self.pruner.abort();
         if let Some(m) = &self.metrics_task {
             m.abort();
         }
@@ -119,6 +121,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
     let (tx, rx) = watch::channel(false);
     let router = api::router(state.clone())
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_BODY))
+        .layer(axum::middleware::from_fn(reject_oversized))
         .layer(axum::middleware::from_fn(request_log));
     let join = tokio::spawn(accept_loop(
         listener,
@@ -127,6 +130,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         rx,
     ));
     let renewer = tokio::spawn(renew_server_cert(state.clone()));
+    let pruner = tokio::spawn(prune_used_tokens(state.clone()));
     let metrics_task = match opts.metrics {
         Some(l) => {
             metrics::install()?;
@@ -146,6 +150,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         shutdown: tx,
         join,
         renewer,
+        pruner,
         metrics_task,
     })
 }
@@ -233,6 +238,40 @@ async fn renew_server_cert(state: Arc<AppState>) {
             }
         }
     }
+}
+
+/// Forget used token ids once their tokens have expired (an expired token is refused
+/// anyway), every ten minutes.
+async fn prune_used_tokens(state: Arc<AppState>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        match state.store.prune_used_tokens(state.clock.now()).await {
+            Ok(n) if n > 0 => tracing::debug!(pruned = n, "pruned used token ids"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning used token ids failed"),
+        }
+    }
+}
+
+/// Refuse a body announced larger than the limit before reading any of it (a client that
+/// sent `Expect: 100-continue` then never uploads it); bodies without a length are cut at the
+/// limit by `DefaultBodyLimit`.
+async fn reject_oversized(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > api::MAX_BODY as u64) {
+        use axum::response::IntoResponse;
+        return ApiError::malformed(format!(
+            "the request body is larger than {} bytes",
+            api::MAX_BODY
+        ))
+        .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+        .into_response();
+    }
+    next.run(req).await
 }
 
 fn new_request_id() -> String {

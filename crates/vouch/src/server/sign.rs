@@ -19,11 +19,14 @@ use serde::Deserialize;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use vouch_issuing::{
-    CertificateSpec, Dn, ProvisionerInfo, San, Subject, VerifiedCsr, step_provisioner_extension,
-    verify_csr,
+    ProvisionerInfo, San, VerifiedCsr, public_key_algorithm_name, step_provisioner_extension,
+    subject_attributes, template_spec, verify_csr,
 };
-use vouch_model::{EffectiveClaims, ErrorKind, JwkProvisioner, Profile, Provisioner, TimeSpec};
-use vouch_registration::{JwkTokenClaims, TokenContext, peek_token, verify_jwk_token};
+use vouch_model::{EffectiveClaims, ErrorKind, JwkProvisioner, Provisioner, TimeSpec};
+use vouch_registration::{
+    CertificateRequestData, DEFAULT_LEAF_TEMPLATE, JwkTokenClaims, SubjectData, TemplateData,
+    TokenContext, peek_token, render_x509_template, verify_jwk_token,
+};
 
 use super::error::ApiError;
 use super::state::{AppState, Authority, StoreLog};
@@ -206,7 +209,6 @@ pub(super) async fn sign(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: SignRequest = json_body(body)?;
-    let _ = &req.template_data;
     let authority = state.authority();
     let provisioner = token_provisioner(&authority, &req.ott)?;
     let claims = authorize_token(&state, &authority, provisioner, &req.ott, "sign").await?;
@@ -232,19 +234,38 @@ pub(super) async fn sign(
         req.not_after.as_deref(),
         now,
     )?;
-    let spec = CertificateSpec {
-        subject: Dn::try_from(&Subject::common_name(claims.subject.clone()))
-            .map_err(ApiError::from)?,
-        sans: allowed,
-        profile: Profile::Leaf,
-        not_before,
-        not_after,
-        extensions: vec![step_provisioner_extension(&ProvisionerInfo {
+    // The provisioner's template (step's default leaf template unless it has its own)
+    // renders the certificate from the token's names, the CSR and the request's data.
+    let request = CertificateRequestData {
+        subject: SubjectData::from_attributes(subject_attributes(&csr.subject)),
+        public_key_algorithm: csr
+            .key
+            .key_type
+            .map_or("", public_key_algorithm_name)
+            .to_owned(),
+        ..CertificateRequestData::default()
+    }
+    .with_sans(csr.sans.iter().map(ToString::to_string));
+    let mut data = TemplateData::from_token(&claims, request)
+        .with_user_data(req.template_data.clone().unwrap_or(serde_json::Value::Null));
+    if let Some(x509) = provisioner.options.as_ref().and_then(|o| o.x509.as_ref()) {
+        data = data.with_provisioner_data(&x509.template_data);
+    }
+    let template_text = authority
+        .templates
+        .get(&provisioner.name)
+        .map_or(DEFAULT_LEAF_TEMPLATE, String::as_str);
+    let rendered = render_x509_template(template_text, &data).map_err(|e| match e.kind() {
+        ErrorKind::Internal => ApiError::internal(e),
+        kind => ApiError::new(kind, e.to_string()),
+    })?;
+    let mut spec = template_spec(&rendered, &csr.spki_der, not_before, not_after)?;
+    spec.extensions
+        .push(step_provisioner_extension(&ProvisionerInfo {
             type_id: JWK_TYPE,
             name: provisioner.name.clone(),
             credential_id: provisioner.key.kid.clone().unwrap_or_default(),
-        })?],
-    };
+        })?);
     let issued = state
         .pki
         .issuer

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use time::OffsetDateTime;
 use vouch_issuing::{CaCertificate, Intent, IssuanceLog, LogError, OnlineIssuer, PrivateKey};
 use vouch_model::{CaConfig, Clock, NamePolicy, Provisioner};
+use vouch_registration::{DEFAULT_LEAF_TEMPLATE, check_x509_template};
 use vouch_storage::Store;
 
 use super::tls::CertResolver;
@@ -56,6 +57,9 @@ pub struct Authority {
     pub policy: Option<NamePolicy>,
     /// Each provisioner's own name policy, compiled, by provisioner name.
     pub provisioner_policies: HashMap<String, NamePolicy>,
+    /// Each provisioner's X.509 template text (its own, from a file, or the default leaf
+    /// template), read and syntax-checked at load, by provisioner name.
+    pub templates: HashMap<String, String>,
 }
 
 impl Authority {
@@ -87,16 +91,31 @@ impl Authority {
         };
         let policy = compile(&config.authority.policy)?;
         let mut provisioner_policies = HashMap::new();
+        let mut templates = HashMap::new();
         for p in &config.authority.provisioners {
             let Provisioner::Jwk(j) = p;
             if let Some(np) = compile(&j.policy)? {
                 provisioner_policies.insert(j.name.clone(), np);
             }
+            let x509 = j.options.as_ref().and_then(|o| o.x509.as_ref());
+            let text = match x509 {
+                Some(o) => match (o.inline_template(), &o.template_file) {
+                    (Some(t), _) => t,
+                    (None, Some(f)) => files::read_text(&home.join(f))?,
+                    (None, None) => DEFAULT_LEAF_TEMPLATE.to_owned(),
+                },
+                None => DEFAULT_LEAF_TEMPLATE.to_owned(),
+            };
+            check_x509_template(&text).map_err(|e| {
+                anyhow!("{}: provisioner {}: template: {e}", path.display(), j.name)
+            })?;
+            templates.insert(j.name.clone(), text);
         }
         Ok(Authority {
             config,
             policy,
             provisioner_policies,
+            templates,
         })
     }
 

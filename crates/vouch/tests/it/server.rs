@@ -489,9 +489,13 @@ fn bad_requests_are_refused_with_the_right_status_and_store_nothing() {
         "big.json",
         format!("{{\"csr\":\"{}\"}}", "A".repeat(400 * 1024)),
     );
+    // With Expect: 100-continue the client waits for the verdict before uploading, so the
+    // 413 is read even when the server refuses from Content-Length alone.
     let (code, body) = ca.curl(&[
         "-X",
         "POST",
+        "-H",
+        "Expect: 100-continue",
         "--data-binary",
         &format!("@{}", big.display()),
         &ca.url("/sign"),
@@ -778,4 +782,241 @@ fn prometheus_metrics_on_their_own_plain_http_listener() {
         text.contains("vouch_http_request_duration_seconds_bucket{route=\"/root/{sha}\""),
         "{text}"
     );
+}
+
+#[test]
+fn expired_certificates_renew_with_a_token_only_when_the_provisioner_allows_it() {
+    for allowed in [false, true] {
+        let ca = TestCa::start_with(|cfg| {
+            if allowed {
+                *cfg = cfg.replace(
+                    "allowRenewalAfterExpiry = false",
+                    "allowRenewalAfterExpiry = true",
+                );
+            }
+        });
+        let env = &ca.env;
+        // Issued already expired: valid from 10 to 5 minutes ago.
+        env.ok(&[
+            "ca",
+            "certificate",
+            "old.localhost",
+            "old.crt",
+            "old.key",
+            "--not-before",
+            "-10m",
+            "--not-after",
+            "-5m",
+            "--provisioner-password-file",
+            &env.p("pw.txt"),
+        ]);
+        // mTLS is impossible with an expired certificate: the TLS layer refuses it.
+        let (code, _) = ca.curl(&[
+            "--cert",
+            &env.p("old.crt"),
+            "--key",
+            &env.p("old.key"),
+            "-X",
+            "POST",
+            &ca.url("/renew"),
+        ]);
+        assert_ne!(code, 201);
+        let out = env.vouch(&["ca", "renew", "old.crt", "old.key"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if allowed {
+            assert!(out.status.success(), "{stderr}");
+            let leaf = leaf_of(env, "old.crt", "old");
+            openssl_verify(&ca.root(), Some(&ca.intermediate()), &leaf);
+            // The renewed certificate is valid now, with the old lifetime.
+            let t = openssl_ok(&[
+                "x509",
+                "-noout",
+                "-checkend",
+                "60",
+                "-in",
+                leaf.to_str().unwrap(),
+            ]);
+            assert!(t.contains("will not expire"), "{t}");
+        } else {
+            assert!(!out.status.success());
+            assert!(
+                stderr.contains("401") && stderr.contains("renewal after expiry"),
+                "{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn vouch_serve_process_reloads_on_sighup_and_exits_0_on_sigterm() {
+    use std::io::BufRead;
+    // A PKI from `vouch init`, served by the real binary with the password from the
+    // environment, on an OS-assigned loopback port.
+    let env = Env::new();
+    env.ok(&[
+        "init",
+        "--name",
+        "Proc",
+        "--dns",
+        "localhost",
+        "--address",
+        "127.0.0.1:9443",
+        "--provisioner",
+        "admin",
+        "--password-file",
+        &env.p("pw.txt"),
+    ]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(["serve", "--address", "127.0.0.1:0"])
+        .env("VOUCH_HOME", env.home())
+        .env("VOUCH_PASSWORD_FILE", env.path("pw.txt"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut port = None;
+    let mut seen = String::new();
+    for _ in 0..20 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if let Some(rest) = line
+            .trim()
+            .strip_prefix("Vouch is serving on https://127.0.0.1:")
+        {
+            port = rest.parse::<u16>().ok();
+            break;
+        }
+    }
+    let port = port.unwrap_or_else(|| panic!("no serving line in: {seen}"));
+    // Drain the log in the background so the server never blocks on a full pipe.
+    let log = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut all);
+        all
+    });
+    let root = env.home().join("certs/root_ca.crt");
+    let curl = |path: &str| -> String {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "--cacert",
+                root.to_str().unwrap(),
+                &format!("https://localhost:{port}{path}"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(curl("/health"), r#"{"status":"ok"}"#);
+    // Add a provisioner and SIGHUP: it is listed without a restart.
+    env.ok(&[
+        "ca",
+        "provisioner",
+        "add",
+        "second",
+        "--password-file",
+        &env.p("pw2.txt"),
+    ]);
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut listed = String::new();
+    for _ in 0..100 {
+        listed = curl("/provisioners");
+        if listed.contains("\"second\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(listed.contains("\"second\""), "{listed}");
+    // SIGTERM: a clean exit with status 0.
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let log = log.join().unwrap();
+    assert!(
+        log.contains("configuration reloaded") && log.contains("shutting down"),
+        "{log}"
+    );
+    // No secret in the log: neither the password nor a token.
+    assert!(
+        !log.contains("correct horse") && !log.contains("eyJ"),
+        "{log}"
+    );
+}
+
+#[test]
+fn provisioner_templates_shape_the_certificate_and_can_refuse() {
+    // A custom template: organisation from the provisioner's templateData, a team OU from the
+    // request's templateData, AIA URLs, a private extension by OID, clientAuth only; and a
+    // request that asks for it is refused by the template itself.
+    let template = r#"{
+  "subject": {"commonName": {{ toJson(Subject.CommonName) }}, "organization": {{ toJson(org) }},
+              "organizationalUnit": {{ toJson(Insecure.User.team | default("none")) }}},
+  "sans": {{ toJson(SANs) }},
+  "keyUsage": ["digitalSignature"],
+  "extKeyUsage": ["clientAuth"],
+  "ocspServer": ["http://ocsp.acme.test/"],
+  "issuingCertificateURL": ["http://ca.acme.test/intermediate.crt"],
+  "extensions": [{"id": "1.3.6.1.4.1.55555.1", "critical": false, "value": "DAVoZWxsbw=="}]
+  {%- if Insecure.User.forbidden %}{{ fail("this provisioner does not issue forbidden certificates") }}{% endif %}
+}"#;
+    let ca = TestCa::start_with(|cfg| {
+        let opts = format!(
+            "\n[authority.provisioners.options.x509]\ntemplate = '''{template}'''\n[authority.provisioners.options.x509.templateData]\norg = \"Acme Corp\"\n"
+        );
+        cfg.push_str(&opts);
+    });
+    let env = &ca.env;
+    let c = csr(env, "t", "t.localhost", &["t.localhost"]);
+    let (code, body) = ca.post(
+        "/sign",
+        &json!({"csr": c, "ott": ca.token("t.localhost", &["t.localhost"], "sign"), "templateData": {"team": "payments"}}),
+    );
+    assert_eq!(code, 201, "{body}");
+    let crt = env.write("t.crt", body["crt"].as_str().unwrap());
+    openssl_verify(&ca.root(), Some(&ca.intermediate()), &crt);
+    pkilint("lint_pkix_cert", &crt);
+    let t = openssl_text(&crt);
+    assert!(
+        t.contains("O = Acme Corp, OU = payments, CN = t.localhost"),
+        "{t}"
+    );
+    assert!(t.contains("OCSP - URI:http://ocsp.acme.test/"), "{t}");
+    assert!(
+        t.contains("CA Issuers - URI:http://ca.acme.test/intermediate.crt"),
+        "{t}"
+    );
+    assert!(t.contains("1.3.6.1.4.1.55555.1"), "{t}");
+    assert!(
+        t.contains("TLS Web Client Authentication") && !t.contains("TLS Web Server Authentication"),
+        "{t}"
+    );
+    let stored = ca.count();
+    let (code, body) = ca.post(
+        "/sign",
+        &json!({"csr": c, "ott": ca.token("t.localhost", &["t.localhost"], "sign"), "templateData": {"forbidden": true}}),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(
+        body["message"],
+        "this provisioner does not issue forbidden certificates"
+    );
+    assert_eq!(ca.count(), stored);
 }
