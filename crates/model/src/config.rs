@@ -61,6 +61,13 @@ pub struct Authority {
     /// Authority-wide name policy (every provisioner's certificates must pass it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<crate::Policy>,
+    /// How far notBefore is set in the past to absorb clock skew (step-ca's `backdate`,
+    /// default 1m, at most 1h); not counted in the lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backdate: Option<String>,
+    /// Accept tokens issued before the CA started (step-ca's `disableIssuedAtCheck`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_issued_at_check: bool,
     /// Who may request certificates, and how they authenticate.
     #[serde(default)]
     pub provisioners: Vec<Provisioner>,
@@ -385,6 +392,17 @@ pub struct Jwk {
     pub e: Option<String>,
 }
 
+impl Authority {
+    /// The backdate in force (1 minute unless configured).
+    pub fn backdate(&self) -> Duration {
+        self.backdate
+            .as_deref()
+            .and_then(|b| parse_duration(b).ok())
+            .filter(|d| !d.is_negative())
+            .unwrap_or(Duration::minutes(1))
+    }
+}
+
 impl CaConfig {
     /// Every problem in the configuration at once (an empty list means valid).
     pub fn validate(&self) -> Vec<ConfigError> {
@@ -408,6 +426,19 @@ impl CaConfig {
             });
         }
         errors.extend(self.authority.claims.validate("authority.claims"));
+        if let Some(b) = &self.authority.backdate {
+            match parse_duration(b) {
+                Ok(d) if !d.is_negative() && d <= Duration::hours(1) => {}
+                Ok(_) => errors.push(ConfigError {
+                    field: "authority.backdate".into(),
+                    problem: format!("'{b}' must be between 0s and 1h"),
+                }),
+                Err(e) => errors.push(ConfigError {
+                    field: "authority.backdate".into(),
+                    problem: e.to_string(),
+                }),
+            }
+        }
         if let Some(p) = &self.authority.policy {
             errors.extend(p.validate("authority.policy"));
         }
@@ -467,6 +498,8 @@ mod tests {
             authority: Authority {
                 claims: Claims::defaults(),
                 policy: None,
+                backdate: None,
+                disable_issued_at_check: false,
                 provisioners: vec![Provisioner::Jwk(JwkProvisioner {
                     name: "admin".into(),
                     key: Jwk {

@@ -262,6 +262,8 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
         authority: Authority {
             claims: Claims::defaults(),
             policy: None,
+            backdate: None,
+            disable_issued_at_check: false,
             provisioners: vec![Provisioner::Jwk(JwkProvisioner {
                 name: provisioner.clone(),
                 key: prov_key.public_jwk().clone(),

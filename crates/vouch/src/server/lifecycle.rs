@@ -27,7 +27,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::PeerChain;
 use super::error::ApiError;
-use super::sign::{BACKDATE, authorize_token, certificate_response, json_body, token_provisioner};
+use super::sign::{authorize_token, certificate_response, json_body, token_provisioner};
 use super::state::{AppState, StoreLog};
 
 /// What renewal keeps from the certificate being renewed.
@@ -83,7 +83,7 @@ fn presented_der(leaf: &[u8]) -> Result<Presented, ApiError> {
         subject,
         sans,
         spki: cert.public_key().raw.to_vec(),
-        lifetime: na - nb - BACKDATE,
+        lifetime: na - nb,
         provisioner: find_step_provisioner(leaf).map_err(ApiError::from)?,
     })
 }
@@ -129,6 +129,9 @@ async fn reissue(
         ));
     }
     let now = state.clock.now();
+    // The new certificate lives as long as the old one did, not counting its backdate.
+    let backdate = authority.config.authority.backdate();
+    let lifetime = (old.lifetime - backdate).max(time::Duration::minutes(1));
     let mut extensions: Vec<Extension> = Vec::new();
     if let Some(info) = &old.provisioner {
         extensions.push(step_provisioner_extension(info)?);
@@ -137,8 +140,8 @@ async fn reissue(
         subject: old.subject.clone(),
         sans: old.sans.clone(),
         profile: Profile::Leaf,
-        not_before: now - BACKDATE,
-        not_after: now + old.lifetime.max(time::Duration::minutes(1)),
+        not_before: now - backdate,
+        not_after: now + lifetime,
         extensions,
     };
     let policies = name.as_deref().map_or_else(
@@ -202,7 +205,8 @@ async fn renew_token(state: &AppState, token: &str) -> Result<Presented, ApiErro
     let ctx = vouch_registration::TokenContext {
         audiences: &audiences,
         now: state.clock.now(),
-        not_before_iat: Some(state.started),
+        not_before_iat: (!authority.config.authority.disable_issued_at_check)
+            .then_some(state.started),
     };
     let claims = vouch_registration::verify_renew_token(token, &jwk, &ctx).map_err(unauthorized)?;
     let old = presented_der(leaf)?;

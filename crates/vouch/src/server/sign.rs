@@ -31,8 +31,6 @@ use vouch_registration::{
 use super::error::ApiError;
 use super::state::{AppState, Authority, StoreLog};
 
-/// step-ca's backdate: notBefore is set this far in the past, outside the lifetime.
-pub const BACKDATE: Duration = Duration::minutes(1);
 /// step-ca's type number of JWK provisioners, in the provisioner extension.
 const JWK_TYPE: u8 = 1;
 
@@ -101,7 +99,8 @@ pub async fn authorize_token(
     let ctx = TokenContext {
         audiences: &audiences,
         now: state.clock.now(),
-        not_before_iat: Some(state.started),
+        not_before_iat: (!authority.config.authority.disable_issued_at_check)
+            .then_some(state.started),
     };
     let claims = verify_jwk_token(provisioner, token, &ctx)
         .map_err(|e| ApiError::unauthorized(e.to_string()))?;
@@ -160,6 +159,7 @@ fn check_csr_names(
 /// Validity from the request and the claims: default lifetime unless asked, within min/max.
 pub fn validity(
     claims: &EffectiveClaims,
+    backdate: Duration,
     not_before: Option<&str>,
     not_after: Option<&str>,
     now: OffsetDateTime,
@@ -188,7 +188,7 @@ pub fn validity(
     let backdated = if not_before.is_some_and(|s| !s.is_empty()) {
         start
     } else {
-        start - BACKDATE
+        start - backdate
     };
     Ok((backdated, end))
 }
@@ -230,6 +230,7 @@ pub(super) async fn sign(
     let now = state.clock.now();
     let (not_before, not_after) = validity(
         &effective,
+        authority.config.authority.backdate(),
         req.not_before.as_deref(),
         req.not_after.as_deref(),
         now,

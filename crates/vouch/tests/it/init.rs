@@ -473,3 +473,43 @@ fn init_prompts_on_a_terminal_and_asks_for_the_password_twice() {
         env.p("typed.txt").as_str(),
     ]);
 }
+
+#[test]
+fn check_config_reports_every_problem_at_once() {
+    let env = Env::new();
+    let pw = env.p("pw.txt");
+    env.ok(&init_args(&env, &pw, &[]));
+    let out = env.ok(&["ca", "check-config"]);
+    assert!(out.contains("Provisioner admin@acme.test (JWK"), "{out}");
+    assert!(
+        out.contains("certificate lifetime: default 1d, min 5m, max 1d"),
+        "{out}"
+    );
+    assert!(
+        out.contains("template: default leaf") && out.contains("The configuration is valid."),
+        "{out}"
+    );
+    // Three unrelated mistakes: a bad duration, a bad CIDR in a policy, a missing template file.
+    let config = env.home().join("config/ca.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace(
+        "minTLSCertDuration = \"5m\"",
+        "minTLSCertDuration = \"5 minutes\"",
+    );
+    let at = text.find("[[authority.provisioners]]").unwrap();
+    text.insert_str(
+        at,
+        "[authority.policy.x509.allow]\nip = [\"10.0.0.0/33\"]\n\n",
+    );
+    text.push_str(
+        "\n[authority.provisioners.options.x509]\ntemplateFile = \"templates/missing.tpl\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = env.vouch(&["ca", "check-config"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("minTLSCertDuration"), "{stderr}");
+    assert!(stderr.contains("10.0.0.0/33"), "{stderr}");
+    assert!(stderr.contains("missing.tpl"), "{stderr}");
+    assert!(stderr.contains("3 problem(s)"), "{stderr}");
+}
