@@ -29,6 +29,16 @@ fn public_routes_answer_as_step_ca_does() {
     let ca = TestCa::start();
     let (code, body) = ca.curl(&[&ca.url("/health")]);
     assert_eq!((code, body.as_str()), (200, r#"{"status":"ok"}"#));
+    // TLS 1.2 and 1.3 both work; the server certificate is for the configured names.
+    for v in [
+        ["--tlsv1.2", "--tls-max", "1.2"],
+        ["--tlsv1.3", "--tls-max", "1.3"],
+    ] {
+        let (code, _) = ca.curl(&[v[0], v[1], v[2], &ca.url("/health")]);
+        assert_eq!(code, 200, "{v:?}");
+    }
+    let (code, _) = ca.curl(&[&format!("https://127.0.0.1:{}/health", ca.port)]);
+    assert_eq!(code, 200);
     let (code, body) = ca.curl(&[&ca.url("/1.0/version")]);
     assert_eq!(code, 200);
     assert!(body.contains("\"version\""), "{body}");
