@@ -30,6 +30,7 @@ mod online;
 mod pbes2;
 mod serial;
 mod signer;
+mod status;
 mod step_ext;
 mod template_cert;
 
@@ -42,11 +43,14 @@ pub use name::{Dn, San, Subject};
 pub use online::{Intent, IssuanceLog, LogError, OnlineIssuer, check_policies};
 pub use serial::random_serial;
 pub use signer::Signer;
+pub use status::StatusSigner;
 pub use step_ext::{
     ProvisionerInfo, STEP_PROVISIONER_OID, find_step_provisioner, parse_step_provisioner_extension,
     step_provisioner_extension,
 };
-pub use template_cert::{public_key_algorithm_name, subject_attributes, template_spec};
+pub use template_cert::{
+    public_key_algorithm_name, status_url_extensions, subject_attributes, template_spec,
+};
 
 /// A serial number as lowercase hex (how the store and logs name certificates).
 pub fn serial_hex(serial: &[u8]) -> String {

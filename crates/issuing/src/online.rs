@@ -83,6 +83,11 @@ impl OnlineIssuer {
         &self.cert
     }
 
+    /// The status-signing capability for the validation authority.
+    pub fn status_signer(&self) -> crate::StatusSigner {
+        crate::StatusSigner::new(self.cert.clone(), self.signer.clone())
+    }
+
     /// The signing capability (also used for the CA's own TLS certificate).
     pub fn signer(&self) -> &dyn Signer {
         self.signer.as_ref()

@@ -544,6 +544,21 @@ fn name_constraints(nc: &TemplateNameConstraints) -> Result<Extension, Error> {
     })
 }
 
+/// The CRL distribution point and authority information access extensions for the
+/// validation authority's URLs (empty lists add nothing), for certificates not built from a
+/// template (renewals) or whose template left them out.
+pub fn status_url_extensions(
+    crl: &[String],
+    ocsp: &[String],
+    ca_issuers: &[String],
+) -> Result<Vec<Extension>, Error> {
+    let list = |v: &[String]| MultiString(v.to_vec());
+    let mut out = Vec::new();
+    out.extend(crl_distribution_points(&list(crl))?);
+    out.extend(authority_info_access(&list(ocsp), &list(ca_issuers))?);
+    Ok(out)
+}
+
 /// One DistributionPoint per URL, each `{distributionPoint [0] {fullName [0] {URI}}}`, as Go.
 fn crl_distribution_points(urls: &MultiString) -> Result<Option<Extension>, Error> {
     if urls.is_empty() {

@@ -39,8 +39,40 @@ pub struct CaConfig {
     pub dns_names: Vec<String>,
     /// The database.
     pub db: DbConfig,
+    /// A plain-HTTP listener (`host:port`) for the CRL, so relying parties can fetch it
+    /// without trusting the CA first (step-ca's `insecureAddress`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_address: Option<String>,
+    /// The CRL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl: Option<CrlConfig>,
     /// Provisioners and claims.
     pub authority: Authority,
+}
+
+/// How the CRL is published.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CrlConfig {
+    /// How long each CRL is valid (default 24h); it is rebuilt at two thirds of that and after
+    /// every revocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_duration: Option<String>,
+    /// The URL put in issued certificates as their CRL distribution point, normally the
+    /// plain-HTTP listener's `http://HOST:PORT/crl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution_point: Option<String>,
+}
+
+impl CrlConfig {
+    /// The CRL lifetime in force.
+    pub fn lifetime(&self) -> Duration {
+        self.cache_duration
+            .as_deref()
+            .and_then(|d| parse_duration(d).ok())
+            .filter(|d| d.is_positive())
+            .unwrap_or(Duration::hours(24))
+    }
 }
 
 /// Where state is stored.
@@ -426,6 +458,37 @@ impl CaConfig {
             });
         }
         errors.extend(self.authority.claims.validate("authority.claims"));
+        if let Some(a) = &self.insecure_address
+            && !a.contains(':')
+        {
+            errors.push(ConfigError {
+                field: "insecureAddress".into(),
+                problem: format!("'{a}' has no port (expected host:port)"),
+            });
+        }
+        if let Some(crl) = &self.crl {
+            if let Some(d) = &crl.cache_duration {
+                match parse_duration(d) {
+                    Ok(v) if v >= Duration::minutes(5) && v <= Duration::days(30) => {}
+                    Ok(_) => errors.push(ConfigError {
+                        field: "crl.cacheDuration".into(),
+                        problem: format!("'{d}' must be between 5m and 30d"),
+                    }),
+                    Err(e) => errors.push(ConfigError {
+                        field: "crl.cacheDuration".into(),
+                        problem: e.to_string(),
+                    }),
+                }
+            }
+            if let Some(u) = &crl.distribution_point
+                && !(u.starts_with("http://") || u.starts_with("https://"))
+            {
+                errors.push(ConfigError {
+                    field: "crl.distributionPoint".into(),
+                    problem: format!("'{u}' is not an http(s) URL"),
+                });
+            }
+        }
         if let Some(b) = &self.authority.backdate {
             match parse_duration(b) {
                 Ok(d) if !d.is_negative() && d <= Duration::hours(1) => {}
@@ -495,6 +558,8 @@ mod tests {
             db: DbConfig {
                 url: "sqlite://db/vouch.db".into(),
             },
+            insecure_address: None,
+            crl: None,
             authority: Authority {
                 claims: Claims::defaults(),
                 policy: None,

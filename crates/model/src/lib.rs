@@ -11,6 +11,7 @@
 
 mod clock;
 mod config;
+mod crl;
 mod error;
 mod policy;
 mod profile;
@@ -19,10 +20,11 @@ mod x509_template;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
-    Authority, CaConfig, Claims, ConfigError, DbConfig, DefaultsConfig, EffectiveClaims, Jwk,
-    JwkProvisioner, Provisioner, ProvisionerOptions, RESERVED_TEMPLATE_VARIABLES, TemplateValue,
-    X509Options,
+    Authority, CaConfig, Claims, ConfigError, CrlConfig, DbConfig, DefaultsConfig, EffectiveClaims,
+    Jwk, JwkProvisioner, Provisioner, ProvisionerOptions, RESERVED_TEMPLATE_VARIABLES,
+    TemplateValue, X509Options,
 };
+pub use crl::{CrlContent, CrlEntry};
 pub use error::ErrorKind;
 pub use policy::{
     NamePolicy, NameRules, NameType, Names, Policy, PolicyViolation, X509Policy, combine,

@@ -35,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+mod crl;
 mod error;
 mod migrate;
 mod records;
@@ -45,6 +46,7 @@ mod validate;
 mod writer;
 mod writes;
 
+pub use crl::CrlEntryRecord;
 pub use error::Error;
 pub use migrate::SCHEMA_VERSION;
 pub use records::{CertificateRecord, CertificateStatus, NewCertificate, RevocationRecord};

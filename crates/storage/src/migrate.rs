@@ -41,6 +41,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_used_tokens.sql"),
         postgres: include_str!("../migrations/postgres/0002_used_tokens.sql"),
     },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../migrations/sqlite/0003_crl.sql"),
+        postgres: include_str!("../migrations/postgres/0003_crl.sql"),
+    },
 ];
 
 /// The schema version this build migrates a database to.

@@ -104,7 +104,7 @@ pub struct RevocationRecord {
     pub reason_code: u8,
     /// Free-text reason given by the revoker, if any.
     pub reason: Option<String>,
-    /// step-ca's passive revocation: recorded (and published in CRL/OCSP) without the CA
-    /// taking any further action.
+    /// Passive revocation: the CA refuses to renew the certificate, but does not publish it
+    /// in the CRL or OCSP (active revocation does both).
     pub passive: bool,
 }

@@ -46,6 +46,8 @@ pub(crate) enum Write {
     },
     /// Forget used tokens that expired before `before`.
     PruneTokens { before: i64 },
+    /// Take the next CRL number of `issuer`.
+    NextCrlNumber { issuer: String },
 }
 
 /// A row of `certificates`, encoded for the database, and its lowercased index names.
@@ -74,6 +76,8 @@ pub(crate) enum Outcome {
     TokenUsed(bool),
     /// How many used tokens were pruned.
     Pruned(u64),
+    /// The CRL number taken.
+    CrlNumber(i64),
 }
 
 impl Outcome {
@@ -89,6 +93,13 @@ impl Outcome {
         match self {
             Outcome::TokenUsed(fresh) => Ok(fresh),
             other => Err(mismatch("TokenUsed", other)),
+        }
+    }
+
+    pub(crate) fn crl_number(self) -> Result<i64, Error> {
+        match self {
+            Outcome::CrlNumber(n) => Ok(n),
+            other => Err(mismatch("CrlNumber", other)),
         }
     }
 
@@ -141,6 +152,7 @@ impl Write {
                 expires_at,
             } => use_token(conn, errors, provisioner, token_id, *expires_at).await,
             Write::PruneTokens { before } => prune_tokens(conn, errors, *before).await,
+            Write::NextCrlNumber { issuer } => next_crl_number(conn, errors, issuer).await,
         }
     }
 }
@@ -340,6 +352,23 @@ async fn prune_tokens(
         .map_err(|e| errors.of(&e))?
         .rows_affected();
     Ok(Outcome::Pruned(pruned))
+}
+
+async fn next_crl_number(
+    conn: &mut AnyConnection,
+    errors: &DbErrors,
+    issuer: &str,
+) -> Result<Outcome, Error> {
+    // One statement on both engines: insert 1, or add one to what is there.
+    let n: i64 = sqlx::query_scalar(
+        "INSERT INTO crl_numbers (issuer, number) VALUES ($1, 1) \
+         ON CONFLICT (issuer) DO UPDATE SET number = crl_numbers.number + 1 RETURNING number",
+    )
+    .bind(issuer)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| errors.of(&e))?;
+    Ok(Outcome::CrlNumber(n))
 }
 
 fn get<'r, T>(errors: &DbErrors, row: &'r AnyRow, column: &str) -> Result<T, Error>

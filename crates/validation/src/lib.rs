@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+mod crl;
 mod path;
 
+pub use crl::{CrlSigner, CrlSnapshot, build_crl, serial_from_hex};
 pub use path::{Usage, VerifyError, VerifyOptions, verify_chain};

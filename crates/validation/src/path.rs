@@ -27,6 +27,9 @@ pub struct VerifyOptions<'a> {
     pub at: OffsetDateTime,
     /// The extended key usage to require (when the certificate has EKUs).
     pub usage: Usage,
+    /// CRLs (DER) to check the end-entity certificate against; empty means no revocation
+    /// check. With CRLs given, a certificate whose status they do not cover is refused.
+    pub crls: &'a [Vec<u8>],
 }
 
 /// Why a certificate did not verify: one line a person can act on.
@@ -66,6 +69,9 @@ fn explain(e: &webpki::Error) -> String {
         }
         E::PathLenConstraintViolated => "the chain violates a CA's path length constraint".into(),
         E::NameConstraintViolation => "the certificate violates a CA's name constraints".into(),
+        E::CertRevoked => "the certificate is revoked (listed in the CRL)".into(),
+        E::UnknownRevocationStatus => "no CRL covers the certificate's revocation status".into(),
+        E::CrlExpired { .. } => "the CRL has expired".into(),
         E::BadDer | E::BadDerTime => "a certificate in the chain is not valid DER".into(),
         E::UnsupportedSignatureAlgorithmContext(_) => {
             "a certificate in the chain uses an unsupported signature algorithm".into()
@@ -107,6 +113,24 @@ pub fn verify_chain(leaf: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<Vec<u8>
         Usage::ServerAuth => webpki::KeyUsage::server_auth(),
         Usage::ClientAuth => webpki::KeyUsage::client_auth(),
     };
+    let crls = opts
+        .crls
+        .iter()
+        .map(|d| {
+            webpki::BorrowedCertRevocationList::from_der(d)
+                .map(webpki::CertRevocationList::from)
+                .map_err(|e| VerifyError::BadInput(format!("a CRL is not usable: {}", explain(&e))))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let crl_refs: Vec<&webpki::CertRevocationList<'_>> = crls.iter().collect();
+    let revocation = match webpki::RevocationOptionsBuilder::new(&crl_refs) {
+        Ok(b) => Some(
+            b.with_depth(webpki::RevocationCheckDepth::EndEntity)
+                .with_status_policy(webpki::UnknownStatusPolicy::Deny)
+                .build(),
+        ),
+        Err(_) => None,
+    };
     let path = ee
         .verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
@@ -114,7 +138,7 @@ pub fn verify_chain(leaf: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<Vec<u8>
             &intermediates,
             time,
             usage,
-            None,
+            revocation,
             None,
         )
         .map_err(|e| VerifyError::Invalid(explain(&e)))?;

@@ -57,6 +57,9 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (a separate, plain-HTTP listener).
     #[arg(long, value_name = "ADDR")]
     pub metrics_address: Option<String>,
+    /// Serve the CRL over plain HTTP here (overrides insecureAddress in ca.toml).
+    #[arg(long, value_name = "ADDR")]
+    pub insecure_address: Option<String>,
 }
 
 /// `vouch ca certificate`.
@@ -277,6 +280,9 @@ pub enum CertCommand {
         /// Check for TLS client use instead of server use.
         #[arg(long)]
         client: bool,
+        /// Also check revocation against these CRLs (PEM or DER). Repeatable.
+        #[arg(long = "crl", value_name = "FILE")]
+        crls: Vec<PathBuf>,
     },
 }
 

@@ -804,3 +804,48 @@ fn write_call(
 ) -> WriteCall {
     Box::pin(call)
 }
+
+pub async fn crl_numbers_and_entries(store: &Store) {
+    assert_eq!(store.next_crl_number("CN=A").await.unwrap(), 1);
+    assert_eq!(store.next_crl_number("CN=A").await.unwrap(), 2);
+    assert_eq!(store.next_crl_number("CN=B").await.unwrap(), 1);
+    // Concurrent takers never get the same number.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.next_crl_number("CN=A").await.unwrap() })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for t in tasks {
+        got.push(t.await.unwrap());
+    }
+    got.sort_unstable();
+    assert_eq!(got, (3..23).collect::<Vec<u64>>());
+    // Entries: active revocations of unexpired certificates only.
+    store
+        .insert_certificate(&cert("a1", "a.example", at(10)))
+        .await
+        .unwrap();
+    store
+        .insert_certificate(&cert("a2", "b.example", at(10)))
+        .await
+        .unwrap();
+    store
+        .insert_certificate(&cert("a3", "c.example", at(1)))
+        .await
+        .unwrap();
+    store
+        .insert_certificate(&cert("a4", "d.example", at(10)))
+        .await
+        .unwrap();
+    store.revoke("a1", at(0), 1, None, false).await.unwrap();
+    store.revoke("a2", at(0), 4, None, true).await.unwrap();
+    store.revoke("a3", at(0), 0, None, false).await.unwrap();
+    let entries = store.crl_entries(at(5)).await.unwrap();
+    let serials: Vec<(&str, u8)> = entries
+        .iter()
+        .map(|e| (e.serial.as_str(), e.reason_code))
+        .collect();
+    assert_eq!(serials, [("a1", 1)]);
+}

@@ -68,6 +68,7 @@ contract_cases!(
     concurrent_inserts,
     invalid_input_is_rejected,
     tokens_are_used_once,
+    crl_numbers_and_entries,
     concurrent_writes_with_duplicates,
     failing_writes_leave_the_others,
 );

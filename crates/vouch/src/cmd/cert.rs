@@ -90,6 +90,7 @@ pub(super) fn run(cmd: CertCommand) -> Result<()> {
             intermediates,
             host,
             client,
+            crls,
         } => {
             let mut chain = read_certificates(&crt)?;
             let leaf = chain.remove(0);
@@ -97,11 +98,16 @@ pub(super) fn run(cmd: CertCommand) -> Result<()> {
                 chain.extend(read_certificates(i)?);
             }
             let roots = read_certificates(&roots)?;
+            let crls = crls
+                .iter()
+                .map(|p| read_crl(p))
+                .collect::<Result<Vec<_>>>()?;
             let opts = VerifyOptions {
                 roots: &roots,
                 intermediates: &chain,
                 host: host.as_deref(),
                 at: OffsetDateTime::now_utc(),
+                crls: &crls,
                 usage: if client {
                     Usage::ClientAuth
                 } else {
@@ -383,4 +389,21 @@ fn sign(args: &SignArgs) -> Result<()> {
         .map_err(|e| anyhow!("{}: {e}", args.ca_crt.display()))?;
     print!("{}", cert.pem());
     Ok(())
+}
+
+/// A CRL file, PEM (`X509 CRL`) or DER.
+fn read_crl(path: &Path) -> Result<Vec<u8>> {
+    let data = files::read(path)?;
+    match std::str::from_utf8(&data)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN "))
+    {
+        Some(text) => pem::parse_many(text)
+            .map_err(|e| anyhow!("{}: bad PEM ({e})", path.display()))?
+            .into_iter()
+            .find(|p| p.tag() == "X509 CRL")
+            .map(pem::Pem::into_contents)
+            .ok_or_else(|| anyhow!("{}: no X509 CRL in the PEM", path.display())),
+        None => Ok(data),
+    }
 }

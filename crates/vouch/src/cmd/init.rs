@@ -259,6 +259,8 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
         db: DbConfig {
             url: layout::DB_URL.into(),
         },
+        insecure_address: None,
+        crl: None,
         authority: Authority {
             claims: Claims::defaults(),
             policy: None,

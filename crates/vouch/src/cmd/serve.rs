@@ -65,7 +65,14 @@ pub(super) fn run(args: &ServeArgs) -> Result<()> {
             }
             None => None,
         };
-        let server = server::start(listener, ServerOptions { home, password, metrics }).await?;
+        let insecure = match args.insecure_address.as_deref().or(authority.config.insecure_address.as_deref()) {
+            Some(a) => {
+                let a = bind_address(a);
+                Some(TcpListener::bind(&a).await.with_context(|| format!("cannot listen on {a}"))?)
+            }
+            None => None,
+        };
+        let server = server::start(listener, ServerOptions { home, password, metrics, insecure }).await?;
         eprintln!("Vouch is serving on https://{}", server.local_addr);
         let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;

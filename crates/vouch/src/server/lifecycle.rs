@@ -136,6 +136,14 @@ async fn reissue(
     if let Some(info) = &old.provisioner {
         extensions.push(step_provisioner_extension(info)?);
     }
+    if let Some(dp) = authority
+        .config
+        .crl
+        .as_ref()
+        .and_then(|c| c.distribution_point.clone())
+    {
+        extensions.extend(vouch_issuing::status_url_extensions(&[dp], &[], &[])?);
+    }
     let spec = CertificateSpec {
         subject: old.subject.clone(),
         sans: old.sans.clone(),
@@ -434,6 +442,9 @@ pub(super) async fn revoke(
             _ => ApiError::from(e),
         })?;
     super::metrics::revoked(req.passive);
+    if !req.passive {
+        state.crl_changed.notify_one();
+    }
     tracing::info!(serial = %serial, passive = req.passive, reason_code = req.reason_code, "revoked");
     Ok(Json(json!({"status": "ok"})).into_response())
 }

@@ -8,6 +8,7 @@
 //! closes the store. Reload re-reads `ca.toml`; a bad file leaves the old one serving.
 
 mod api;
+pub mod crl;
 mod error;
 mod lifecycle;
 pub mod metrics;
@@ -59,6 +60,8 @@ pub struct ServerOptions {
     pub password: Zeroizing<String>,
     /// Serve Prometheus metrics here (plain HTTP), when given.
     pub metrics: Option<TcpListener>,
+    /// Serve the CRL here over plain HTTP (`insecureAddress`), when given.
+    pub insecure: Option<TcpListener>,
 }
 
 /// A running server.
@@ -72,6 +75,8 @@ pub struct RunningServer {
     join: JoinHandle<()>,
     renewer: JoinHandle<()>,
     pruner: JoinHandle<()>,
+    crl_task: JoinHandle<()>,
+    insecure_task: Option<JoinHandle<()>>,
     metrics_task: Option<JoinHandle<()>>,
 }
 
@@ -86,6 +91,10 @@ impl RunningServer {
         let _ = self.shutdown.send(true);
         self.renewer.abort();
         self.pruner.abort();
+        self.crl_task.abort();
+        if let Some(t) = &self.insecure_task {
+            t.abort();
+        }
         if let Some(m) = &self.metrics_task {
             m.abort();
         }
@@ -116,7 +125,13 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         tls: resolver,
         clock,
         started: now,
+        crl: RwLock::new(None),
+        crl_changed: tokio::sync::Notify::new(),
     });
+    // The first CRL before the first request; on failure the background task retries.
+    if let Err(e) = crl::rebuild(&state).await {
+        tracing::error!(error = %e, "building the first CRL failed");
+    }
     let local_addr = listener.local_addr().context("listener address")?;
     let (tx, rx) = watch::channel(false);
     let router = api::router(state.clone())
@@ -131,6 +146,19 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
     ));
     let renewer = tokio::spawn(renew_server_cert(state.clone()));
     let pruner = tokio::spawn(prune_used_tokens(state.clone()));
+    let crl_task = tokio::spawn(crl::keep_fresh(state.clone()));
+    let insecure_task = match opts.insecure {
+        Some(l) => {
+            tracing::info!(address = %l.local_addr().context("insecure address")?, "serving the CRL over plain HTTP");
+            let app = crl::insecure_router(state.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, app).await {
+                    tracing::error!(error = %e, "plain-HTTP listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let metrics_task = match opts.metrics {
         Some(l) => {
             metrics::install()?;
@@ -151,6 +179,8 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         join,
         renewer,
         pruner,
+        crl_task,
+        insecure_task,
         metrics_task,
     })
 }

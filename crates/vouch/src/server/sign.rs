@@ -260,6 +260,16 @@ pub(super) async fn sign(
         ErrorKind::Internal => ApiError::internal(e),
         kind => ApiError::new(kind, e.to_string()),
     })?;
+    let mut rendered = rendered;
+    if rendered.crl_distribution_points.is_empty()
+        && let Some(dp) = authority
+            .config
+            .crl
+            .as_ref()
+            .and_then(|c| c.distribution_point.clone())
+    {
+        rendered.crl_distribution_points = vouch_model::MultiString(vec![dp]);
+    }
     let mut spec = template_spec(&rendered, &csr.spki_der, not_before, not_after)?;
     spec.extensions
         .push(step_provisioner_extension(&ProvisionerInfo {

@@ -174,6 +174,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// When the server started (tokens issued before are refused).
     pub started: OffsetDateTime,
+    /// The CRL being served.
+    pub crl: RwLock<Option<Arc<super::crl::ServedCrl>>>,
+    /// Signalled on every active revocation, so the CRL is rebuilt soon.
+    pub crl_changed: tokio::sync::Notify,
 }
 
 impl AppState {

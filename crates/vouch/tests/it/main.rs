@@ -12,6 +12,7 @@ mod bad_input;
 mod cert;
 mod import;
 mod init;
+mod revocation;
 mod server;
 mod support;
 mod testca;

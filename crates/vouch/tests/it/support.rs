@@ -246,8 +246,15 @@ fn pkilint_bin(linter: &str) -> PathBuf {
 
 /// Lint with pkilint and fail on any ERROR or FATAL finding (its exit code counts INFO too).
 pub fn pkilint(linter: &str, file: &Path) {
+    pkilint_with(linter, &[], file);
+}
+
+/// [`pkilint`] with extra linter arguments (e.g. `-t CRL -p PKIX` for `lint_crl`).
+pub fn pkilint_with(linter: &str, extra: &[&str], file: &Path) {
     let out = Command::new(pkilint_bin(linter))
-        .args(["lint", "-f", "JSON", file.to_str().expect("utf8")])
+        .arg("lint")
+        .args(extra)
+        .args(["-f", "JSON", file.to_str().expect("utf8")])
         .output()
         .unwrap_or_else(|e| panic!("cannot run {linter}: {e}"));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -292,6 +299,7 @@ pub fn webpki_verify(root: &Path, intermediates: &[&Path], leaf: &Path, host: Op
         host,
         at: time::OffsetDateTime::now_utc(),
         usage: vouch_validation::Usage::ServerAuth,
+        crls: &[],
     };
     vouch_validation::verify_chain(&leaf, &opts).unwrap_or_else(|e| panic!("webpki: {e}"));
 }

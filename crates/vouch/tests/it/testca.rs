@@ -11,6 +11,7 @@ use crate::support::*;
 pub struct TestCa {
     pub env: Env,
     pub port: u16,
+    pub insecure_port: u16,
     pub metrics_port: u16,
     rt: tokio::runtime::Runtime,
     server: Option<vouch::server::RunningServer>,
@@ -32,15 +33,22 @@ impl TestCa {
             }
         }
         env.ok(&args);
-        let config = env.home().join("config/ca.toml");
-        let mut text = std::fs::read_to_string(&config).unwrap();
-        edit(&mut text);
-        std::fs::write(&config, text).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
+        // The plain-HTTP listener is bound first so that the configuration can name its port
+        // (`INSECURE_PORT` in the edited text).
+        let insecure = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let insecure_port = insecure.local_addr().unwrap().port();
+        let config = env.home().join("config/ca.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        edit(&mut text);
+        let text = text.replace("INSECURE_PORT", &insecure_port.to_string());
+        std::fs::write(&config, text).unwrap();
         let home = env.home();
         let (server, metrics_port) = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -52,6 +60,7 @@ impl TestCa {
                     home,
                     password: zeroize::Zeroizing::new("correct horse battery staple".to_owned()),
                     metrics: Some(metrics),
+                    insecure: Some(insecure),
                 },
             )
             .await
@@ -70,6 +79,7 @@ impl TestCa {
         TestCa {
             env,
             port,
+            insecure_port,
             metrics_port,
             rt,
             server: Some(server),

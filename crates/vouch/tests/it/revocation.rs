@@ -1,0 +1,256 @@
+//! The validation authority: the CRL, checked by openssl, rustls-webpki and pkilint.
+
+use crate::support::*;
+use crate::testca::TestCa;
+
+fn serial_hex(env: &Env, file: &str) -> String {
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["cert", "inspect", file, "--format", "json"])).unwrap();
+    v[0]["value"]["serial"].as_str().unwrap().replace(':', "")
+}
+
+/// GET a URL with curl; (status, headers, body bytes).
+fn get(url: &str, extra: &[&str]) -> (u16, String, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body");
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-D",
+            "-",
+            "-o",
+            body.to_str().unwrap(),
+            "-w",
+            "\n%{http_code}",
+        ])
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run curl ({e})"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (headers, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (
+        code.trim().parse().unwrap_or(0),
+        headers.to_ascii_lowercase(),
+        std::fs::read(&body).unwrap_or_default(),
+    )
+}
+
+fn header<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
+    headers
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::trim))
+}
+
+#[test]
+fn crl_publishes_active_revocations_quickly_and_verifies_everywhere() {
+    let ca = TestCa::start_with(|cfg| {
+        cfg.push_str("\n[crl]\ncacheDuration = \"12h\"\ndistributionPoint = \"http://127.0.0.1:INSECURE_PORT/crl\"\n");
+    });
+    let env = &ca.env;
+    let pw = env.p("pw.txt");
+    for name in ["a", "b", "c"] {
+        env.ok(&[
+            "ca",
+            "certificate",
+            &format!("{name}.localhost"),
+            &format!("{name}.crt"),
+            &format!("{name}.key"),
+            "--provisioner-password-file",
+            &pw,
+        ]);
+    }
+    // Leaves name the CRL's plain-HTTP URL.
+    let t = openssl_ok(&["x509", "-noout", "-text", "-in", env.p("a.crt").as_str()]);
+    assert!(
+        t.contains(&format!("URI:http://127.0.0.1:{}/crl", ca.insecure_port)),
+        "{t}"
+    );
+
+    // The first CRL: empty, served over plain HTTP with caching headers, and over HTTPS.
+    let crl_url = format!("http://127.0.0.1:{}/crl", ca.insecure_port);
+    let (code, headers, first) = get(&crl_url, &[]);
+    assert_eq!(code, 200, "{headers}");
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("application/pkix-crl")
+    );
+    let etag = header(&headers, "etag").unwrap().to_owned();
+    let max_age: i64 = header(&headers, "cache-control")
+        .unwrap()
+        .trim_start_matches("public, max-age=")
+        .parse()
+        .unwrap();
+    assert!(max_age > 11 * 3600 && max_age <= 12 * 3600, "{headers}");
+    assert!(
+        header(&headers, "last-modified").is_some_and(|v| v.ends_with("gmt")),
+        "{headers}"
+    );
+    let (code, _, _) = get(&crl_url, &["-H", &format!("If-None-Match: {etag}")]);
+    assert_eq!(code, 304);
+    let (code, pem) = ca.curl(&[&ca.url("/1.0/crl?pem")]);
+    assert_eq!(code, 200);
+    assert!(pem.starts_with("-----BEGIN X509 CRL-----"), "{pem}");
+    env.write("first.crl", &first);
+    let text = openssl_ok(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        env.p("first.crl").as_str(),
+        "-noout",
+        "-text",
+    ]);
+    assert!(text.contains("No Revoked Certificates"), "{text}");
+
+    // Revoke a (active, keyCompromise) and c (passive): a appears in the CRL within the
+    // documented rebuild delay; c never does.
+    let a = serial_hex(env, "a.crt");
+    let c = serial_hex(env, "c.crt");
+    env.ok(&[
+        "ca",
+        "revoke",
+        &format!("0x{a}"),
+        "--reason",
+        "keyCompromise",
+        "--provisioner-password-file",
+        &pw,
+    ]);
+    env.ok(&[
+        "ca",
+        "revoke",
+        &format!("0x{c}"),
+        "--passive",
+        "--provisioner-password-file",
+        &pw,
+    ]);
+    let mut crl = Vec::new();
+    for _ in 0..100 {
+        let (_, headers, body) = get(&crl_url, &[]);
+        if header(&headers, "etag").is_some_and(|e| e != etag) {
+            crl = body;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !crl.is_empty(),
+        "the CRL was not rebuilt after the revocation"
+    );
+    let crl_file = env.write("ca.crl", &crl);
+    let text = openssl_ok(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        crl_file.to_str().unwrap(),
+        "-noout",
+        "-text",
+    ]);
+    assert!(
+        text.to_ascii_lowercase()
+            .contains(&format!("serial number: {a}")),
+        "{text}"
+    );
+    assert!(
+        !text
+            .to_ascii_lowercase()
+            .contains(&format!("serial number: {c}")),
+        "{text}"
+    );
+    assert!(text.contains("Key Compromise"), "{text}");
+    // The CRL number went up.
+    let number = |t: &str| -> u64 {
+        let l = t
+            .lines()
+            .skip_while(|l| !l.contains("X509v3 CRL Number"))
+            .nth(1)
+            .unwrap();
+        l.trim().parse().unwrap()
+    };
+    let first_text = openssl_ok(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        env.p("first.crl").as_str(),
+        "-noout",
+        "-text",
+    ]);
+    assert!(number(&text) > number(&first_text));
+    assert!(!text.contains("Issuing Distribution Point"), "{text}");
+
+    // openssl: the signature verifies with the intermediate, and -crl_check rejects a, accepts b.
+    let chain = env.write(
+        "chain.pem",
+        format!(
+            "{}{}",
+            std::fs::read_to_string(ca.intermediate()).unwrap(),
+            std::fs::read_to_string(ca.root()).unwrap()
+        ),
+    );
+    let v = openssl_ok(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        crl_file.to_str().unwrap(),
+        "-CAfile",
+        chain.to_str().unwrap(),
+        "-noout",
+        "-verify",
+    ]);
+    assert!(v.contains("verify OK"), "{v}");
+    let crl_pem = env.write(
+        "ca.crl.pem",
+        openssl_ok(&["crl", "-inform", "DER", "-in", crl_file.to_str().unwrap()]),
+    );
+    let check = |crt: &str| {
+        openssl(&[
+            "verify",
+            "-crl_check",
+            "-CRLfile",
+            crl_pem.to_str().unwrap(),
+            "-CAfile",
+            ca.root().to_str().unwrap(),
+            "-untrusted",
+            ca.intermediate().to_str().unwrap(),
+            env.p(crt).as_str(),
+        ])
+    };
+    let out = check("a.crt");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("certificate revoked")
+            || String::from_utf8_lossy(&out.stderr).contains("certificate revoked")
+    );
+    assert!(check("b.crt").status.success());
+    assert!(
+        check("c.crt").status.success(),
+        "a passive revocation is not in the CRL"
+    );
+
+    // rustls-webpki, through `vouch cert verify --crl`.
+    let e = env.fails(&[
+        "cert",
+        "verify",
+        "a.crt",
+        "--roots",
+        ca.root().to_str().unwrap(),
+        "--crl",
+        crl_file.to_str().unwrap(),
+    ]);
+    assert!(e.contains("revoked"), "{e}");
+    env.ok(&[
+        "cert",
+        "verify",
+        "b.crt",
+        "--roots",
+        ca.root().to_str().unwrap(),
+        "--crl",
+        crl_pem.to_str().unwrap(),
+    ]);
+
+    // pkilint: no ERROR or FATAL findings.
+    pkilint_with("lint_crl", &["-t", "CRL", "-p", "PKIX"], &crl_file);
+}
