@@ -3,13 +3,20 @@
 //! Measures `StatusSigner::sign_crl`: DER encoding of every entry plus one P-256 signature,
 //! which is what a rebuild costs after the entries are read from the store.
 
+#![allow(
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    reason = "benchmark setup: a failure should stop the benchmark loudly"
+)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use time::{Duration, OffsetDateTime};
 use vouch_issuing::{
-    CaCertificate, CertificateSpec, Dn, KeyType, OnlineIssuer, PrivateKey, Signer, Subject, issue_certificate,
+    CaCertificate, CertificateSpec, Dn, KeyType, OnlineIssuer, PrivateKey, Signer, Subject,
+    issue_certificate,
 };
 use vouch_model::{CrlContent, CrlEntry, Profile};
 
