@@ -46,8 +46,24 @@ pub struct CaConfig {
     /// The CRL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crl: Option<CrlConfig>,
+    /// The OCSP responder and the authority information access URLs of issued certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp: Option<OcspConfig>,
     /// Provisioners and claims.
     pub authority: Authority,
+}
+
+/// The OCSP URLs written into issued certificates (authority information access).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OcspConfig {
+    /// The OCSP responder's URL, normally the plain-HTTP listener's `http://HOST:PORT/ocsp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Where the issuing certificate can be downloaded (caIssuers), e.g.
+    /// `http://HOST:PORT/intermediate.crt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_issuers: Option<String>,
 }
 
 /// How the CRL is published.
@@ -466,6 +482,21 @@ impl CaConfig {
                 problem: format!("'{a}' has no port (expected host:port)"),
             });
         }
+        if let Some(ocsp) = &self.ocsp {
+            for (field, url) in [
+                ("ocsp.url", &ocsp.url),
+                ("ocsp.caIssuers", &ocsp.ca_issuers),
+            ] {
+                if let Some(u) = url
+                    && !(u.starts_with("http://") || u.starts_with("https://"))
+                {
+                    errors.push(ConfigError {
+                        field: field.into(),
+                        problem: format!("'{u}' is not an http(s) URL"),
+                    });
+                }
+            }
+        }
         if let Some(crl) = &self.crl {
             if let Some(d) = &crl.cache_duration {
                 match parse_duration(d) {
@@ -560,6 +591,7 @@ mod tests {
             },
             insecure_address: None,
             crl: None,
+            ocsp: None,
             authority: Authority {
                 claims: Claims::defaults(),
                 policy: None,

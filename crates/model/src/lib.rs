@@ -21,7 +21,7 @@ mod x509_template;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
     Authority, CaConfig, Claims, ConfigError, CrlConfig, DbConfig, DefaultsConfig, EffectiveClaims,
-    Jwk, JwkProvisioner, Provisioner, ProvisionerOptions, RESERVED_TEMPLATE_VARIABLES,
+    Jwk, JwkProvisioner, OcspConfig, Provisioner, ProvisionerOptions, RESERVED_TEMPLATE_VARIABLES,
     TemplateValue, X509Options,
 };
 pub use crl::{CrlContent, CrlEntry};

@@ -261,6 +261,7 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
         },
         insecure_address: None,
         crl: None,
+        ocsp: None,
         authority: Authority {
             claims: Claims::defaults(),
             policy: None,

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::{crl, lifecycle, sign};
+use super::{crl, lifecycle, ocsp, sign};
 use crate::cmd::sha256_hex;
 
 /// Largest request body accepted (a CSR, a token and template data fit easily).
@@ -37,6 +37,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/rekey", post(lifecycle::rekey))
         .route("/revoke", post(lifecycle::revoke))
         .route("/crl", get(crl::get_crl))
+        .route("/ocsp", post(ocsp::post))
+        .route("/ocsp/{*request}", get(ocsp::get))
 }
 
 /// The whole router: routes at `/` and `/1.0`, JSON 404s.

@@ -157,11 +157,23 @@ pub async fn get_crl(
     }
 }
 
-/// The routes of the plain-HTTP listener: the CRL only.
+/// The issuing certificate, DER (`application/pkix-cert`): the caIssuers URL of leaves.
+pub async fn intermediate_der(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/pkix-cert")],
+        state.pki.issuer.certificate().der().to_vec(),
+    )
+        .into_response()
+}
+
+/// The routes of the plain-HTTP listener: the CRL, OCSP and the issuing certificate.
 pub fn insecure_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/crl", get(get_crl))
         .route("/1.0/crl", get(get_crl))
+        .route("/ocsp", axum::routing::post(super::ocsp::post))
+        .route("/ocsp/{*request}", get(super::ocsp::get))
+        .route("/intermediate.crt", get(intermediate_der))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
 }

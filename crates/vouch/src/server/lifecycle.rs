@@ -136,14 +136,23 @@ async fn reissue(
     if let Some(info) = &old.provisioner {
         extensions.push(step_provisioner_extension(info)?);
     }
-    if let Some(dp) = authority
-        .config
+    let config = &authority.config;
+    let crl: Vec<String> = config
         .crl
-        .as_ref()
-        .and_then(|c| c.distribution_point.clone())
-    {
-        extensions.extend(vouch_issuing::status_url_extensions(&[dp], &[], &[])?);
-    }
+        .iter()
+        .filter_map(|c| c.distribution_point.clone())
+        .collect();
+    let ocsp: Vec<String> = config.ocsp.iter().filter_map(|o| o.url.clone()).collect();
+    let ca_issuers: Vec<String> = config
+        .ocsp
+        .iter()
+        .filter_map(|o| o.ca_issuers.clone())
+        .collect();
+    extensions.extend(vouch_issuing::status_url_extensions(
+        &crl,
+        &ocsp,
+        &ca_issuers,
+    )?);
     let spec = CertificateSpec {
         subject: old.subject.clone(),
         sans: old.sans.clone(),
@@ -443,6 +452,13 @@ pub(super) async fn revoke(
         })?;
     super::metrics::revoked(req.passive);
     if !req.passive {
+        // OCSP says revoked from now on; the CRL follows within its rebuild delay.
+        state
+            .ocsp_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Some(bytes) = vouch_validation::serial_from_hex(&serial) {
+            state.ocsp_cache.invalidate(&bytes);
+        }
         state.crl_changed.notify_one();
     }
     tracing::info!(serial = %serial, passive = req.passive, reason_code = req.reason_code, "revoked");

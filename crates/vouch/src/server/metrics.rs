@@ -77,6 +77,11 @@ pub fn renewed(rekey: bool) {
     }
 }
 
+/// Count an OCSP response that was signed (a cache miss), by kind.
+pub fn ocsp(kind: &'static str) {
+    metrics::counter!("vouch_ocsp_responses_signed_total", "kind" => kind).increment(1);
+}
+
 /// Count a revocation.
 pub fn revoked(passive: bool) {
     metrics::counter!("vouch_certificates_revoked_total", "mode" => if passive { "passive" } else { "active" }).increment(1);

@@ -12,6 +12,7 @@ pub mod crl;
 mod error;
 mod lifecycle;
 pub mod metrics;
+pub mod ocsp;
 mod sign;
 mod state;
 mod tls;
@@ -76,6 +77,7 @@ pub struct RunningServer {
     renewer: JoinHandle<()>,
     pruner: JoinHandle<()>,
     crl_task: JoinHandle<()>,
+    ocsp_task: JoinHandle<()>,
     insecure_task: Option<JoinHandle<()>>,
     metrics_task: Option<JoinHandle<()>>,
 }
@@ -92,6 +94,7 @@ impl RunningServer {
         self.renewer.abort();
         self.pruner.abort();
         self.crl_task.abort();
+        self.ocsp_task.abort();
         if let Some(t) = &self.insecure_task {
             t.abort();
         }
@@ -127,7 +130,13 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         started: now,
         crl: RwLock::new(None),
         crl_changed: tokio::sync::Notify::new(),
+        ocsp: RwLock::new(None),
+        ocsp_cache: vouch_validation::ResponseCache::default(),
+        ocsp_generation: std::sync::atomic::AtomicU64::new(0),
     });
+    if let Err(e) = ocsp::rotate(&state).await {
+        tracing::error!(error = %e, "issuing the first OCSP responder certificate failed");
+    }
     // The first CRL before the first request; on failure the background task retries.
     if let Err(e) = crl::rebuild(&state).await {
         tracing::error!(error = %e, "building the first CRL failed");
@@ -147,6 +156,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
     let renewer = tokio::spawn(renew_server_cert(state.clone()));
     let pruner = tokio::spawn(prune_used_tokens(state.clone()));
     let crl_task = tokio::spawn(crl::keep_fresh(state.clone()));
+    let ocsp_task = tokio::spawn(ocsp::keep_fresh(state.clone()));
     let insecure_task = match opts.insecure {
         Some(l) => {
             tracing::info!(address = %l.local_addr().context("insecure address")?, "serving the CRL over plain HTTP");
@@ -180,6 +190,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         renewer,
         pruner,
         crl_task,
+        ocsp_task,
         insecure_task,
         metrics_task,
     })

@@ -270,6 +270,18 @@ pub(super) async fn sign(
     {
         rendered.crl_distribution_points = vouch_model::MultiString(vec![dp]);
     }
+    if let Some(ocsp) = &authority.config.ocsp {
+        if rendered.ocsp_server.is_empty()
+            && let Some(u) = &ocsp.url
+        {
+            rendered.ocsp_server = vouch_model::MultiString(vec![u.clone()]);
+        }
+        if rendered.issuing_certificate_url.is_empty()
+            && let Some(u) = &ocsp.ca_issuers
+        {
+            rendered.issuing_certificate_url = vouch_model::MultiString(vec![u.clone()]);
+        }
+    }
     let mut spec = template_spec(&rendered, &csr.spki_der, not_before, not_after)?;
     spec.extensions
         .push(step_provisioner_extension(&ProvisionerInfo {

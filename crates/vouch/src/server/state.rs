@@ -178,6 +178,13 @@ pub struct AppState {
     pub crl: RwLock<Option<Arc<super::crl::ServedCrl>>>,
     /// Signalled on every active revocation, so the CRL is rebuilt soon.
     pub crl_changed: tokio::sync::Notify,
+    /// The delegated OCSP responder.
+    pub ocsp: RwLock<Option<Arc<super::ocsp::Responder>>>,
+    /// Pre-signed OCSP responses.
+    pub ocsp_cache: vouch_validation::ResponseCache,
+    /// Bumped on every active revocation: a response built from statuses read before the bump
+    /// is not cached (it may say good for what is now revoked).
+    pub ocsp_generation: std::sync::atomic::AtomicU64,
 }
 
 impl AppState {

@@ -254,3 +254,233 @@ fn crl_publishes_active_revocations_quickly_and_verifies_everywhere() {
     // pkilint: no ERROR or FATAL findings.
     pkilint_with("lint_crl", &["-t", "CRL", "-p", "PKIX"], &crl_file);
 }
+
+#[test]
+fn ocsp_answers_good_revoked_unknown_and_a_revocation_shows_at_once() {
+    let ca = TestCa::start_with(|cfg| {
+        cfg.push_str(
+            "\n[ocsp]\nurl = \"http://127.0.0.1:INSECURE_PORT/ocsp\"\ncaIssuers = \"http://127.0.0.1:INSECURE_PORT/intermediate.crt\"\n",
+        );
+    });
+    let env = &ca.env;
+    let pw = env.p("pw.txt");
+    for name in ["a", "b"] {
+        env.ok(&[
+            "ca",
+            "certificate",
+            &format!("{name}.localhost"),
+            &format!("{name}.crt"),
+            &format!("{name}.key"),
+            "--provisioner-password-file",
+            &pw,
+        ]);
+    }
+    let port = ca.insecure_port;
+    let t = openssl_ok(&["x509", "-noout", "-text", "-in", env.p("a.crt").as_str()]);
+    assert!(
+        t.contains(&format!("OCSP - URI:http://127.0.0.1:{port}/ocsp")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "CA Issuers - URI:http://127.0.0.1:{port}/intermediate.crt"
+        )),
+        "{t}"
+    );
+    // The caIssuers URL serves the intermediate in DER.
+    let (code, _, der) = get(&format!("http://127.0.0.1:{port}/intermediate.crt"), &[]);
+    assert_eq!(code, 200);
+    assert_eq!(der, pem_certs(&ca.intermediate())[0]);
+
+    let int = ca.intermediate();
+    let chain = env.write(
+        "chain.pem",
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&int).unwrap(),
+            std::fs::read_to_string(ca.root()).unwrap()
+        ),
+    );
+    let url = format!("http://127.0.0.1:{port}/ocsp");
+    let ask = |target: &[&str], extra: &[&str]| -> String {
+        let mut args = vec!["ocsp", "-issuer", int.to_str().unwrap()];
+        args.extend_from_slice(target);
+        args.extend([
+            "-url",
+            url.as_str(),
+            "-CAfile",
+            chain.to_str().unwrap(),
+            "-resp_text",
+        ]);
+        args.extend_from_slice(extra);
+        openssl_ok(&args)
+    };
+    let a = env.p("a.crt");
+    let b = env.p("b.crt");
+    // Good, with a nonce and without, SHA-1 and SHA-256 CertIDs; the responder's signature
+    // verifies ("Response verify OK") through the delegated responder certificate.
+    for (digest, extra) in [
+        (None, &[][..]),
+        (None, &["-no_nonce"][..]),
+        (Some("-sha256"), &[][..]),
+    ] {
+        let mut target: Vec<&str> = digest.into_iter().collect();
+        target.extend(["-cert", a.as_str()]);
+        let out = ask(&target, extra);
+        assert!(out.contains("Response verify OK"), "{out}");
+        assert!(out.contains(&format!("{a}: good")), "{out}");
+        assert!(
+            out.contains("OCSP Signing") || out.contains("Vouch OCSP Responder"),
+            "{out}"
+        );
+    }
+    // Unknown: a serial this CA never issued. Two certificates in one request.
+    let out = ask(&["-serial", "0x0123456789", "-cert", b.as_str()], &[]);
+    assert!(
+        out.contains("0x0123456789: unknown") && out.contains(&format!("{b}: good")),
+        "{out}"
+    );
+
+    // Active revocation shows in OCSP at once; passive does not.
+    let serial = |f: &str| -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(&env.ok(&["cert", "inspect", f, "--format", "json"])).unwrap();
+        v[0]["value"]["serial"].as_str().unwrap().replace(':', "")
+    };
+    let (sa, sb) = (serial("a.crt"), serial("b.crt"));
+    // Warm the cache with a nonce-less good answer first: revocation must still show at once.
+    assert!(ask(&["-cert", a.as_str()], &["-no_nonce"]).contains(&format!("{a}: good")));
+    env.ok(&[
+        "ca",
+        "revoke",
+        &format!("0x{sa}"),
+        "--reason",
+        "keyCompromise",
+        "--provisioner-password-file",
+        &pw,
+    ]);
+    env.ok(&[
+        "ca",
+        "revoke",
+        &format!("0x{sb}"),
+        "--passive",
+        "--provisioner-password-file",
+        &pw,
+    ]);
+    for extra in [&[][..], &["-no_nonce"][..]] {
+        let out = ask(&["-cert", a.as_str()], extra);
+        assert!(
+            out.contains(&format!("{a}: revoked")) && out.contains("Reason: keyCompromise"),
+            "{out}"
+        );
+        assert!(out.contains("Response verify OK"), "{out}");
+    }
+    assert!(ask(&["-cert", b.as_str()], &[]).contains(&format!("{b}: good")));
+
+    // GET with the base64 request in the path (RFC 5019), cacheable; checked with -respin.
+    let req = env.path("req.der");
+    openssl_ok(&[
+        "ocsp",
+        "-issuer",
+        int.to_str().unwrap(),
+        "-cert",
+        a.as_str(),
+        "-no_nonce",
+        "-reqout",
+        req.to_str().unwrap(),
+    ]);
+    let b64 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        std::fs::read(&req).unwrap(),
+    );
+    let encoded = b64
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    let (code, headers, resp) = get(&format!("{url}/{encoded}"), &[]);
+    assert_eq!(code, 200);
+    assert!(
+        header(&headers, "content-type") == Some("application/ocsp-response"),
+        "{headers}"
+    );
+    assert!(
+        header(&headers, "cache-control").is_some_and(|c| c.contains("max-age=")),
+        "{headers}"
+    );
+    let resp_file = env.write("resp.der", &resp);
+    let out = openssl_ok(&[
+        "ocsp",
+        "-respin",
+        resp_file.to_str().unwrap(),
+        "-issuer",
+        int.to_str().unwrap(),
+        "-cert",
+        a.as_str(),
+        "-CAfile",
+        chain.to_str().unwrap(),
+        "-resp_text",
+    ]);
+    assert!(
+        out.contains("Response verify OK") && out.contains(&format!("{a}: revoked")),
+        "{out}"
+    );
+    pkilint("lint_ocsp_response", &resp_file);
+
+    // POST over HTTPS too (the nonce is echoed: -reqin checks it), and a good response for
+    // pkilint.
+    let req_b = env.path("req_b.der");
+    openssl_ok(&[
+        "ocsp",
+        "-issuer",
+        int.to_str().unwrap(),
+        "-cert",
+        b.as_str(),
+        "-reqout",
+        req_b.to_str().unwrap(),
+    ]);
+    let out_file = env.path("resp_b.der");
+    let (code, _) = ca.curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/ocsp-request",
+        "--data-binary",
+        &format!("@{}", req_b.display()),
+        "-o",
+        out_file.to_str().unwrap(),
+        &ca.url("/ocsp"),
+    ]);
+    assert_eq!(code, 200);
+    let out = openssl_ok(&[
+        "ocsp",
+        "-reqin",
+        req_b.to_str().unwrap(),
+        "-respin",
+        out_file.to_str().unwrap(),
+        "-CAfile",
+        chain.to_str().unwrap(),
+        "-resp_text",
+    ]);
+    // (With -cert as well, openssl would build a new request with a new nonce.)
+    assert!(
+        out.contains("Response verify OK") && out.contains("Cert Status: good"),
+        "{out}"
+    );
+    pkilint("lint_ocsp_response", &out_file);
+
+    // Garbage gets the RFC 6960 malformedRequest status, not an HTTP error page.
+    let junk = env.write("junk.der", b"not an ocsp request");
+    let (code, _, resp) = get(
+        &url,
+        &[
+            "-X",
+            "POST",
+            "--data-binary",
+            &format!("@{}", junk.display()),
+        ],
+    );
+    assert_eq!(
+        (code, resp.as_slice()),
+        (200, &[0x30, 0x03, 0x0a, 0x01, 0x01][..])
+    );
+}

@@ -111,8 +111,16 @@ impl TestCa {
         self.rt.block_on(async move { f(&store).await })
     }
 
+    /// Certificates issued to clients (the CA's own OCSP responder certificate, which it
+    /// records like any other, is not counted).
     pub fn count(&self) -> u64 {
         self.store(async |s| s.count_certificates().await.unwrap())
+            - self.store(async |s| {
+                s.find_by_name("Vouch OCSP Responder", 100)
+                    .await
+                    .unwrap()
+                    .len() as u64
+            })
     }
 
     pub fn reload(&self) -> anyhow::Result<()> {
