@@ -10,10 +10,12 @@
 #![forbid(unsafe_code)]
 
 mod crl;
+mod crl_index;
 mod ocsp;
 mod path;
 
 pub use crl::{CrlSigner, CrlSnapshot, build_crl, serial_from_hex};
+pub use crl_index::CrlIndex;
 pub use ocsp::{
     CachedResponse, CertId, CertStatus, HashAlgorithm, IssuerId, MAX_NONCE_LEN, MAX_REQUEST_SIZE,
     OcspError, OcspRequest, OcspResponseStatus, OcspSigner, ResponderIdentity, ResponseCache,

@@ -34,6 +34,9 @@ pub enum Command {
     /// Manage a CA.
     #[command(subcommand)]
     Ca(CaCommand),
+    /// A standalone OCSP responder fed by CRLs.
+    #[command(subcommand)]
+    Ocsp(OcspCommand),
 }
 
 const INIT_EXAMPLES: &str = "Examples:
@@ -228,6 +231,46 @@ pub struct InitArgs {
     /// Replace an existing PKI in $VOUCH_HOME.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `vouch ocsp ...`.
+#[derive(Debug, Subcommand)]
+pub enum OcspCommand {
+    /// Answer OCSP requests from the newest CRL fetched from a URL or read from a file.
+    #[command(
+        after_help = "Example:\n  vouch ocsp serve --crl http://ca.internal:8080/crl --issuer intermediate_ca.crt \\\n      --signer ocsp.crt --signer-key ocsp.key --address 0.0.0.0:8081"
+    )]
+    Serve(OcspServeArgs),
+}
+
+/// `vouch ocsp serve`.
+#[derive(Debug, Args)]
+pub struct OcspServeArgs {
+    /// Where the CRL comes from: an http(s) URL (polled with ETag/If-Modified-Since) or a file.
+    #[arg(long, value_name = "URL_OR_FILE")]
+    pub crl: String,
+    /// The CA certificate that issues the certificates and signs the CRL.
+    #[arg(long, value_name = "ISSUER_CRT")]
+    pub issuer: PathBuf,
+    /// The certificate responses are signed with (a delegated OCSP signer, or the issuer).
+    #[arg(long, value_name = "SIGNER_CRT")]
+    pub signer: PathBuf,
+    /// Its private key.
+    #[arg(long, value_name = "KEY")]
+    pub signer_key: PathBuf,
+    /// File holding the signer key's password, when it is encrypted.
+    #[arg(long, value_name = "FILE")]
+    pub signer_password_file: Option<PathBuf>,
+    /// Listen address (plain HTTP).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub address: String,
+    /// How often to check the CRL for a new version.
+    #[arg(long, default_value = "60s")]
+    pub interval: String,
+    /// A file of the issuer's serial numbers (hex, one per line): serials not in it and not in
+    /// the CRL are answered "unknown" instead of "good".
+    #[arg(long, value_name = "FILE")]
+    pub issued_serials: Option<PathBuf>,
 }
 
 /// `vouch cert ...`.

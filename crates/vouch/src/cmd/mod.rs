@@ -6,6 +6,7 @@ mod ca_client;
 mod cert;
 mod init;
 mod key;
+mod ocsp_serve;
 mod renew_daemon;
 mod serve;
 
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Ocsp(crate::cli::OcspCommand::Serve(args)) => ocsp_serve::run(&args),
         Command::Cert(c) => cert::run(c),
         Command::Key(c) => key::run(c),
         Command::Ca(CaCommand::InstallIntermediate { signed_crt, force }) => {

@@ -47,14 +47,29 @@ impl Responder {
     }
 }
 
-struct KeySigner<'a>(&'a PrivateKey);
+/// An OCSP signer over a software key.
+#[derive(Debug)]
+pub struct KeySigner<'a>(pub &'a PrivateKey);
 
 impl OcspSigner for KeySigner<'_> {
     fn signature_algorithm_der(&self) -> Vec<u8> {
-        // ecdsa-with-SHA256 (the responder key is always P-256).
-        vec![
-            0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
-        ]
+        match self.0.key_type() {
+            // ecdsa-with-SHA256
+            KeyType::EcP256 => vec![
+                0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+            ],
+            // ecdsa-with-SHA384
+            KeyType::EcP384 => vec![
+                0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
+            ],
+            // Ed25519
+            KeyType::Ed25519 => vec![0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70],
+            // sha256WithRSAEncryption, NULL parameters
+            KeyType::Rsa(_) => vec![
+                0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05,
+                0x00,
+            ],
+        }
     }
     fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, String> {
         self.0.sign(tbs).map_err(|e| e.to_string())
@@ -159,7 +174,10 @@ async fn status_of(
     }
 }
 
-fn ocsp_response(der: Vec<u8>, cache_until: Option<(OffsetDateTime, OffsetDateTime)>) -> Response {
+pub fn ocsp_response(
+    der: Vec<u8>,
+    cache_until: Option<(OffsetDateTime, OffsetDateTime)>,
+) -> Response {
     let mut h = HeaderMap::new();
     h.insert(
         header::CONTENT_TYPE,

@@ -484,3 +484,152 @@ fn ocsp_answers_good_revoked_unknown_and_a_revocation_shows_at_once() {
         (200, &[0x30, 0x03, 0x0a, 0x01, 0x01][..])
     );
 }
+
+#[test]
+fn standalone_responder_follows_the_cas_crl() {
+    use std::io::BufRead;
+    let ca = TestCa::start_with(|_| {});
+    let env = &ca.env;
+    let pw = env.p("pw.txt");
+    for name in ["s", "t"] {
+        env.ok(&[
+            "ca",
+            "certificate",
+            &format!("{name}.localhost"),
+            &format!("{name}.crt"),
+            &format!("{name}.key"),
+            "--provisioner-password-file",
+            &pw,
+        ]);
+    }
+    // The issuer signs the responses itself here (RFC 6960 allows it), with its own key.
+    let int = ca.intermediate();
+    let int_key = env.home().join("secrets/intermediate_ca_key");
+    let crl_url = format!("http://127.0.0.1:{}/crl", ca.insecure_port);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args([
+            "ocsp",
+            "serve",
+            "--crl",
+            &crl_url,
+            "--issuer",
+            int.to_str().unwrap(),
+            "--signer",
+            int.to_str().unwrap(),
+        ])
+        .args([
+            "--signer-key",
+            int_key.to_str().unwrap(),
+            "--signer-password-file",
+            &pw,
+            "--address",
+            "127.0.0.1:0",
+            "--interval",
+            "1s",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("Vouch OCSP responder is serving on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    });
+    let chain = env.write(
+        "chain.pem",
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&int).unwrap(),
+            std::fs::read_to_string(ca.root()).unwrap()
+        ),
+    );
+    let status_of = |crt: &str| -> String {
+        let out = openssl(&[
+            "ocsp",
+            "-issuer",
+            int.to_str().unwrap(),
+            "-cert",
+            env.p(crt).as_str(),
+            "-url",
+            &format!("{addr}/ocsp"),
+            "-CAfile",
+            chain.to_str().unwrap(),
+            "-no_nonce",
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    // Wait (bounded) for the first CRL, then both are good.
+    let mut out = String::new();
+    for _ in 0..100 {
+        out = status_of("s.crt");
+        if out.contains(": good") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        out.contains("Response verify OK") && out.contains(": good"),
+        "{out}"
+    );
+    let (_, health, body) = get(&format!("{addr}/health"), &[]);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|_| panic!("{health}"));
+    assert_eq!(v["status"], "ok", "{v}");
+    // Revoke s on the CA: after the CA's CRL rebuild and the responder's next fetch, it flips.
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["cert", "inspect", "s.crt", "--format", "json"])).unwrap();
+    let serial = v[0]["value"]["serial"].as_str().unwrap().replace(':', "");
+    env.ok(&[
+        "ca",
+        "revoke",
+        &format!("0x{serial}"),
+        "--reason",
+        "superseded",
+        "--provisioner-password-file",
+        &pw,
+    ]);
+    for _ in 0..100 {
+        out = status_of("s.crt");
+        if out.contains(": revoked") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        out.contains(": revoked")
+            && out.contains("Reason: superseded")
+            && out.contains("Response verify OK"),
+        "{out}"
+    );
+    assert!(status_of("t.crt").contains(": good"));
+    // When the CA goes away, the responder keeps answering from the last good CRL and says so.
+    drop(ca);
+    let mut health = serde_json::Value::Null;
+    for _ in 0..100 {
+        let (_, _, body) = get(&format!("{addr}/health"), &[]);
+        health = serde_json::from_slice(&body).unwrap_or_default();
+        if health["status"] == "degraded" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert!(
+        health["lastError"].as_str().is_some_and(|e| !e.is_empty()),
+        "{health}"
+    );
+    let (_, _, metrics) = get(&format!("{addr}/metrics"), &[]);
+    assert!(String::from_utf8_lossy(&metrics).contains("vouch_ocsp_crl_fetch_failures_total"));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
