@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use vouch_model::Jwk;
 
-use super::verify::{check_signature, check_times, matches_audience};
-use super::{Parsed, audiences, malformed, opt_str, parse};
+use super::verify::{check_audience, check_signature, check_times, required_str};
+use super::{Parsed, malformed, parse};
 use crate::{Error, TokenContext};
 
 /// The `x5cInsecure` chain of a token, leaf first (DER), NOT verified.
@@ -67,20 +67,10 @@ pub fn verify_renew_token(
     let certs = chain(&parsed)?;
     check_signature(&parsed, leaf_key)?;
     let claims = &parsed.claims;
-    let aud = audiences(claims)?;
-    if aud.is_empty() {
-        return Err(Error::TokenMissingClaim("aud"));
-    }
-    if !matches_audience(&aud, ctx.audiences) {
-        return Err(Error::TokenAudience);
-    }
+    check_audience(claims, ctx)?;
     let (expires_at, _, _) = check_times(claims, ctx)?;
-    let jti = opt_str(claims, "jti")?
-        .filter(|s| !s.is_empty())
-        .ok_or(Error::TokenMissingClaim("jti"))?;
-    let subject = opt_str(claims, "sub")?
-        .filter(|s| !s.is_empty())
-        .ok_or(Error::TokenMissingClaim("sub"))?;
+    let jti = required_str(claims, "jti")?;
+    let subject = required_str(claims, "sub")?;
     Ok(RenewTokenClaims {
         chain: certs,
         subject: subject.to_owned(),

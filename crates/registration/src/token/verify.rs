@@ -99,22 +99,10 @@ pub fn verify_jwk_token(
     if issuer != provisioner.name {
         return Err(Error::TokenIssuer);
     }
-    let token_audiences = audiences(claims)?;
-    if token_audiences.is_empty() {
-        return Err(Error::TokenMissingClaim("aud"));
-    }
-    if !matches_audience(&token_audiences, ctx.audiences) {
-        return Err(Error::TokenAudience);
-    }
-
+    check_audience(claims, ctx)?;
     let (expires_at, not_before, issued_at) = check_times(claims, ctx)?;
-
-    let jti = opt_str(claims, "jti")?
-        .filter(|s| !s.is_empty())
-        .ok_or(Error::TokenMissingClaim("jti"))?;
-    let subject = opt_str(claims, "sub")?
-        .filter(|s| !s.is_empty())
-        .ok_or(Error::TokenMissingClaim("sub"))?;
+    let jti = required_str(claims, "jti")?;
+    let subject = required_str(claims, "sub")?;
     let sans = match claims.get("sans") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
@@ -189,6 +177,31 @@ pub(super) fn check_signature(parsed: &Parsed<'_>, key_jwk: &Jwk) -> Result<(), 
     }
 
     Ok(())
+}
+
+/// `aud` present and one of `ctx.audiences` (ports ignored).
+pub(super) fn check_audience(
+    claims: &Map<String, Value>,
+    ctx: &TokenContext<'_>,
+) -> Result<(), Error> {
+    let token_audiences = audiences(claims)?;
+    if token_audiences.is_empty() {
+        return Err(Error::TokenMissingClaim("aud"));
+    }
+    if !matches_audience(&token_audiences, ctx.audiences) {
+        return Err(Error::TokenAudience);
+    }
+    Ok(())
+}
+
+/// A claim that must be a non-empty string.
+pub(super) fn required_str<'a>(
+    claims: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<&'a str, Error> {
+    opt_str(claims, name)?
+        .filter(|s| !s.is_empty())
+        .ok_or(Error::TokenMissingClaim(name))
 }
 
 /// The registered time claims, checked against `ctx` with the leeway: `exp` required and not
