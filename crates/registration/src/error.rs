@@ -76,6 +76,9 @@ pub enum Error {
     /// A token the client was asked to mint is invalid (empty subject, lifetime out of range).
     #[error("invalid token request: {0}")]
     TokenRequest(String),
+    /// An ACME protocol failure; its problem type and client-safe detail are inside.
+    #[error(transparent)]
+    Acme(#[from] crate::AcmeError),
 }
 
 impl Error {
@@ -86,6 +89,7 @@ impl Error {
             Error::Decrypt => ErrorKind::Unauthorized,
             Error::Internal(_) | Error::ProvisionerKey(_) => ErrorKind::Internal,
             Error::TokenRequest(_) => ErrorKind::Malformed,
+            Error::Acme(e) => e.kind(),
             Error::TokenTooLarge { .. }
             | Error::TokenMalformed(_)
             | Error::TokenAlgorithmForbidden(_)

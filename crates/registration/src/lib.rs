@@ -8,12 +8,18 @@
 
 #![forbid(unsafe_code)]
 
+mod acme;
 mod error;
 mod jwe;
 mod jwk;
 mod template;
 mod token;
 
+pub use acme::{
+    AcmeError, AcmeJws, DEFAULT_NONCE_MAX_AGE, JwsAlg, KeyRef, MAX_JWS_BYTES, NONCE_CLOCK_SKEW,
+    NonceId, NonceKey, Problem, ProblemIdentifier, ProblemType, ProtectedHeader, SubProblem,
+    check_account_key, parse_jws, verify_eab, verify_key_change,
+};
 pub use error::Error;
 pub use jwe::{JWE_PBKDF2_ITERATIONS, compact_jwe, decrypt_jwe, encrypt_jwe};
 pub use jwk::{ProvisionerKey, thumbprint};

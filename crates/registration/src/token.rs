@@ -126,7 +126,7 @@ fn json_object(what: &str, part: &str) -> Result<Map<String, Value>, Error> {
 
 /// A JSON object whose top-level member names are unique: a duplicate `alg`, `iss` or `aud`
 /// could be read one way by us and another way by a different parser, so it is refused.
-struct UniqueObject(Map<String, Value>);
+pub(crate) struct UniqueObject(pub(crate) Map<String, Value>);
 
 impl<'de> serde::Deserialize<'de> for UniqueObject {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
