@@ -57,6 +57,21 @@ pub enum Error {
         /// Its current status.
         status: CertificateStatus,
     },
+    /// An ACME object (account, order, authorization, challenge, EAB key) does not exist.
+    #[error("{what} {id} not found")]
+    Missing {
+        /// What kind of object (`"ACME account"`, `"ACME order"`, …).
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The operation conflicts with the stored state: a key already used by another account,
+    /// an EAB key already bound, an order or authorization not in a state that allows it.
+    #[error("conflict: {reason}")]
+    Conflict {
+        /// What conflicts.
+        reason: String,
+    },
     /// The database cannot be reached or is refusing work right now (connection refused,
     /// pool timeout, busy, authentication failure, server shutting down).
     #[error("database unavailable: {reason}")]
@@ -83,8 +98,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::BadUrl { .. } | Error::Invalid { .. } => ErrorKind::Malformed,
-            Error::Duplicate { .. } | Error::WrongState { .. } => ErrorKind::Conflict,
-            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Duplicate { .. } | Error::WrongState { .. } | Error::Conflict { .. } => {
+                ErrorKind::Conflict
+            }
+            Error::NotFound { .. } | Error::Missing { .. } => ErrorKind::NotFound,
             Error::AlreadyRevoked { .. } => ErrorKind::AlreadyRevoked,
             Error::Unavailable { .. } => ErrorKind::Unavailable,
             Error::Corrupt { .. } | Error::Internal { .. } => ErrorKind::Internal,
@@ -94,6 +111,19 @@ impl Error {
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
         Error::Invalid {
             field,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn missing(what: &'static str, id: impl Into<String>) -> Error {
+        Error::Missing {
+            what,
+            id: id.into(),
+        }
+    }
+
+    pub(crate) fn conflict(reason: impl Into<String>) -> Error {
+        Error::Conflict {
             reason: reason.into(),
         }
     }
@@ -135,6 +165,11 @@ pub(crate) struct DbErrors {
 impl DbErrors {
     pub(crate) fn new(url: Arc<DbUrl>) -> DbErrors {
         DbErrors { url }
+    }
+
+    /// The database engine these errors come from.
+    pub(crate) fn backend(&self) -> Backend {
+        self.url.backend
     }
 
     /// `err` as a storage error, with the password scrubbed from its text.
@@ -230,6 +265,8 @@ mod tests {
                 ErrorKind::Conflict,
             ),
             (Error::NotFound { serial: s() }, ErrorKind::NotFound),
+            (Error::missing("ACME order", "o1"), ErrorKind::NotFound),
+            (Error::conflict("x"), ErrorKind::Conflict),
             (
                 Error::AlreadyRevoked { serial: s() },
                 ErrorKind::AlreadyRevoked,

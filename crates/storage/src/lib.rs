@@ -30,11 +30,15 @@
 //!   [`vouch_model::ErrorKind`]; sqlx errors are classified (unavailable / corrupt / internal)
 //!   and their text scrubbed of the database password. A duplicate serial is
 //!   [`Error::Duplicate`], never a panic or a generic failure.
+//! - **ACME state** (RFC 8555: accounts, EAB keys, orders, authorizations, challenges, used
+//!   nonces) lives in the same database, written through the same writer; state changes are
+//!   conditional updates, so concurrent requests get answers, not conflicts. See `acme/`.
 //! - **Time is a value.** Callers pass validity and revocation times; `created_at` comes from a
 //!   [`vouch_model::Clock`] ([`Store::with_clock`]), the system clock by default.
 
 #![forbid(unsafe_code)]
 
+mod acme;
 mod crl;
 mod error;
 mod migrate;
@@ -46,6 +50,11 @@ mod validate;
 mod writer;
 mod writes;
 
+pub use acme::{
+    AcmeAccount, AcmeAccountStatus, AcmeAuthorization, AcmeAuthorizationStatus, AcmeChallenge,
+    AcmeChallengeStatus, AcmeChallengeType, AcmeIdentifier, AcmeOrder, AcmeOrderStatus, EabKey,
+    NewAcmeAccount, NewAcmeOrder, NewAuthorization, NewChallenge,
+};
 pub use crl::CrlEntryRecord;
 pub use error::Error;
 pub use migrate::SCHEMA_VERSION;

@@ -46,6 +46,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_crl.sql"),
         postgres: include_str!("../migrations/postgres/0003_crl.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../migrations/sqlite/0004_acme.sql"),
+        postgres: include_str!("../migrations/postgres/0004_acme.sql"),
+    },
 ];
 
 /// The schema version this build migrates a database to.

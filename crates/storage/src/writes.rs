@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use crate::acme::writes::AcmeWrite;
 use crate::error::{DbErrors, is_unique_violation};
 use crate::{CertificateStatus, Error};
 
@@ -48,6 +49,8 @@ pub(crate) enum Write {
     PruneTokens { before: i64 },
     /// Take the next CRL number of `issuer`.
     NextCrlNumber { issuer: String },
+    /// A change to the ACME state (`acme/writes.rs`).
+    Acme(Box<AcmeWrite>),
 }
 
 /// A row of `certificates`, encoded for the database, and its lowercased index names.
@@ -78,6 +81,9 @@ pub(crate) enum Outcome {
     Pruned(u64),
     /// The CRL number taken.
     CrlNumber(i64),
+    /// Whether a conditional change happened (`false`: the state did not allow it, or a
+    /// replay).
+    Changed(bool),
 }
 
 impl Outcome {
@@ -100,6 +106,13 @@ impl Outcome {
         match self {
             Outcome::CrlNumber(n) => Ok(n),
             other => Err(mismatch("CrlNumber", other)),
+        }
+    }
+
+    pub(crate) fn changed(self) -> Result<bool, Error> {
+        match self {
+            Outcome::Changed(changed) => Ok(changed),
+            other => Err(mismatch("Changed", other)),
         }
     }
 
@@ -153,6 +166,7 @@ impl Write {
             } => use_token(conn, errors, provisioner, token_id, *expires_at).await,
             Write::PruneTokens { before } => prune_tokens(conn, errors, *before).await,
             Write::NextCrlNumber { issuer } => next_crl_number(conn, errors, issuer).await,
+            Write::Acme(write) => write.apply(conn, errors).await,
         }
     }
 }

@@ -198,6 +198,7 @@ fn postgres_contract() {
     let mut failures = Vec::new();
     for (i, (name, case)) in CASES.iter().enumerate() {
         let database = format!("contract_{i}");
+        let case_started = std::time::Instant::now();
         let result = runtime.block_on(async {
             cluster.create_database(&database).await;
             let store = Store::connect(&cluster.url(&database)).await.unwrap();
@@ -212,7 +213,10 @@ fn postgres_contract() {
             result
         });
         match result {
-            Ok(()) => eprintln!("postgres contract {name} ... ok"),
+            Ok(()) => eprintln!(
+                "postgres contract {name} ... ok ({} ms)",
+                case_started.elapsed().as_millis()
+            ),
             Err(err) => {
                 eprintln!("postgres contract {name} ... FAILED");
                 failures.push(format!("{name}: {err}"));

@@ -6,7 +6,11 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use vouch_model::{ErrorKind, FixedClock};
-use vouch_storage::{CertificateStatus, Error, NewCertificate, Store};
+use vouch_storage::{
+    AcmeAccountStatus, AcmeAuthorizationStatus, AcmeChallengeStatus, AcmeChallengeType,
+    AcmeIdentifier, AcmeOrderStatus, CertificateStatus, Error, NewAcmeAccount, NewAcmeOrder,
+    NewAuthorization, NewCertificate, NewChallenge, Store,
+};
 
 const T0: OffsetDateTime = datetime!(2030-01-01 00:00:00 UTC);
 
@@ -848,4 +852,729 @@ pub async fn crl_numbers_and_entries(store: &Store) {
         .map(|e| (e.serial.as_str(), e.reason_code))
         .collect();
     assert_eq!(serials, [("a1", 1)]);
+}
+
+// ---- ACME ----
+
+fn acme_account(id: &str, key: &str) -> NewAcmeAccount {
+    NewAcmeAccount {
+        id: id.to_owned(),
+        provisioner: "acme".to_owned(),
+        key_thumbprint: key.to_owned(),
+        jwk: format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{key}"}}"#),
+        contact: vec!["mailto:ops@example.com".to_owned()],
+        eab_kid: None,
+    }
+}
+
+/// A new authorization `id` for `name`, expiring at `expires`, with an http-01 challenge
+/// `{id}-h` and a dns-01 challenge `{id}-d`.
+fn new_authz(id: &str, name: &str, expires: OffsetDateTime) -> NewAuthorization {
+    NewAuthorization {
+        id: id.to_owned(),
+        identifier_type: "dns".to_owned(),
+        identifier_value: name.to_owned(),
+        wildcard: false,
+        expires_at: expires,
+        challenges: vec![
+            NewChallenge {
+                id: format!("{id}-h"),
+                kind: AcmeChallengeType::Http01,
+                token: format!("tok-{id}-h"),
+            },
+            NewChallenge {
+                id: format!("{id}-d"),
+                kind: AcmeChallengeType::Dns01,
+                token: format!("tok-{id}-d"),
+            },
+        ],
+    }
+}
+
+/// Order `id` of `account` with new authorizations `(id, name)` and reused ones.
+fn new_order(
+    id: &str,
+    account: &str,
+    authzs: &[(&str, &str)],
+    reuse: &[&str],
+    expires: OffsetDateTime,
+) -> NewAcmeOrder {
+    NewAcmeOrder {
+        id: id.to_owned(),
+        account_id: account.to_owned(),
+        provisioner: "acme".to_owned(),
+        identifiers: authzs
+            .iter()
+            .map(|(_, name)| AcmeIdentifier {
+                kind: "dns".to_owned(),
+                value: (*name).to_owned(),
+            })
+            .chain(std::iter::once(AcmeIdentifier {
+                kind: "dns".to_owned(),
+                value: "reused.example".to_owned(),
+            }))
+            .take(authzs.len() + usize::from(!reuse.is_empty()))
+            .collect(),
+        not_before: None,
+        not_after: Some(expires + time::Duration::days(90)),
+        expires_at: expires,
+        replaces: None,
+        authorizations: authzs
+            .iter()
+            .map(|(authz, name)| new_authz(authz, name, expires))
+            .collect(),
+        reuse: reuse.iter().map(|r| (*r).to_owned()).collect(),
+    }
+}
+
+async fn order_status(store: &Store, id: &str) -> AcmeOrderStatus {
+    store.get_acme_order(id).await.unwrap().unwrap().status
+}
+
+async fn authz_status(store: &Store, id: &str) -> AcmeAuthorizationStatus {
+    store
+        .get_acme_authorization(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+pub async fn acme_accounts_by_key(store: &Store) {
+    let created = datetime!(2030-01-01 12:00:00 UTC);
+    let store = store.clone().with_clock(Arc::new(FixedClock(created)));
+    let first = store
+        .create_acme_account(&acme_account("acct1", "key1"))
+        .await
+        .unwrap();
+    assert_eq!(first.id, "acct1");
+    assert_eq!(first.status, AcmeAccountStatus::Valid);
+    assert_eq!(first.contact, ["mailto:ops@example.com"]);
+    assert_eq!(first.created_at, created);
+    // newAccount with a known key returns the existing account, whatever id was offered.
+    let again = store
+        .create_acme_account(&acme_account("acct-other", "key1"))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(store.get_acme_account("acct-other").await.unwrap(), None);
+    // The same key under another provisioner is another account.
+    let mut elsewhere = acme_account("acct2", "key1");
+    elsewhere.provisioner = "acme-2".to_owned();
+    assert_eq!(
+        store.create_acme_account(&elsewhere).await.unwrap().id,
+        "acct2"
+    );
+    // Concurrent creations with one key all get the same account.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_acme_account(&acme_account(&format!("race{i}"), "key-race"))
+                    .await
+                    .unwrap()
+                    .id
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+
+    store
+        .update_acme_account_contact("acct1", &["mailto:new@example.com".to_owned()])
+        .await
+        .unwrap();
+    store
+        .set_acme_account_status("acct1", AcmeAccountStatus::Deactivated)
+        .await
+        .unwrap();
+    let got = store.get_acme_account("acct1").await.unwrap().unwrap();
+    assert_eq!(got.contact, ["mailto:new@example.com"]);
+    assert_eq!(got.status, AcmeAccountStatus::Deactivated);
+
+    // Key rollover, and its conflict with another account's key.
+    store
+        .create_acme_account(&acme_account("acct3", "key3"))
+        .await
+        .unwrap();
+    store
+        .change_acme_account_key("acct1", "key1b", "{\"new\":1}")
+        .await
+        .unwrap();
+    let got = store
+        .find_acme_account_by_key("acme", "key1b")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got.id.as_str(), got.jwk.as_str()),
+        ("acct1", "{\"new\":1}")
+    );
+    assert_eq!(
+        store
+            .find_acme_account_by_key("acme", "key1")
+            .await
+            .unwrap(),
+        None
+    );
+    let err = store
+        .change_acme_account_key("acct1", "key3", "{}")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    assert_eq!(
+        store
+            .get_acme_account("acct1")
+            .await
+            .unwrap()
+            .unwrap()
+            .key_thumbprint,
+        "key1b"
+    );
+
+    let err = store
+        .set_acme_account_status("nobody", AcmeAccountStatus::Revoked)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
+    for bad in ["", "has space", "slash/", "dot."] {
+        let err = store
+            .create_acme_account(&acme_account(bad, "k"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed, "{bad:?}");
+    }
+}
+
+pub async fn acme_eab_keys_bind_once(store: &Store) {
+    store
+        .add_eab_key("acme", "kid1", b"secret-1")
+        .await
+        .unwrap();
+    store
+        .add_eab_key("acme", "kid2", &[0, 255, 0])
+        .await
+        .unwrap();
+    let err = store.add_eab_key("acme", "kid1", b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    let keys = store.list_eab_keys("acme").await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[1].hmac_key, [0, 255, 0]);
+    assert_eq!(keys[0].bound_account, None);
+
+    // Two concurrent binds of one key: exactly one succeeds, the other is a conflict.
+    let binds: Vec<_> = ["a1", "a2"]
+        .into_iter()
+        .map(|account| {
+            let store = store.clone();
+            tokio::spawn(async move { store.bind_eab_key("acme", "kid1", account).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for bind in binds {
+        match bind.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(err) => assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let err = store.bind_eab_key("acme", "nokid", "a1").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
+
+    // An account created with an EAB key binds it in the same transaction; a second account
+    // with the same key is refused and not created.
+    let mut with_eab = acme_account("acct-eab", "key-eab");
+    with_eab.eab_kid = Some("kid2".to_owned());
+    let account = store.create_acme_account(&with_eab).await.unwrap();
+    assert_eq!(account.eab_kid.as_deref(), Some("kid2"));
+    let mut second = acme_account("acct-eab2", "key-eab2");
+    second.eab_kid = Some("kid2".to_owned());
+    let err = store.create_acme_account(&second).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    assert_eq!(store.get_acme_account("acct-eab2").await.unwrap(), None);
+    let keys = store.list_eab_keys("acme").await.unwrap();
+    assert_eq!(keys[1].bound_account.as_deref(), Some("acct-eab"));
+
+    assert!(store.remove_eab_key("acme", "kid1").await.unwrap());
+    assert!(!store.remove_eab_key("acme", "kid1").await.unwrap());
+    assert_eq!(store.list_eab_keys("acme").await.unwrap().len(), 1);
+}
+
+pub async fn acme_orders_with_new_and_reused_authorizations(store: &Store) {
+    store
+        .create_acme_account(&acme_account("acct", "key"))
+        .await
+        .unwrap();
+    // A first order whose authorization becomes valid.
+    let first = store
+        .create_acme_order(&new_order(
+            "o1",
+            "acct",
+            &[("z1", "reused.example")],
+            &[],
+            at(7),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(first.status, AcmeOrderStatus::Pending);
+    assert_eq!(first.authorizations, ["z1"]);
+    assert!(store.start_challenge("z1-h").await.unwrap());
+    assert!(
+        store
+            .finish_challenge("z1-h", true, None, at(0))
+            .await
+            .unwrap()
+    );
+    assert_eq!(order_status(store, "o1").await, AcmeOrderStatus::Ready);
+    let valid = store
+        .find_valid_authorization("acct", "dns", "reused.example", false, at(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(valid.id, "z1");
+    assert_eq!(valid.challenges.len(), 2);
+    // Not for a wildcard, another account, or once expired.
+    for (account, wildcard, now) in [
+        ("acct", true, at(1)),
+        ("other", false, at(1)),
+        ("acct", false, at(8)),
+    ] {
+        assert_eq!(
+            store
+                .find_valid_authorization(account, "dns", "reused.example", wildcard, now)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    // Two new authorizations and one reused.
+    let order = store
+        .create_acme_order(&new_order(
+            "o2",
+            "acct",
+            &[("z2", "a.example"), ("z3", "b.example")],
+            &["z1"],
+            at(7),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(order.status, AcmeOrderStatus::Pending);
+    assert_eq!(order.authorizations, ["z1", "z2", "z3"]);
+    assert_eq!(order.identifiers.len(), 3);
+    assert_eq!(order.identifiers[0].value, "a.example");
+    assert_eq!(order.not_after, Some(at(97)));
+    let authz = store.get_acme_authorization("z2").await.unwrap().unwrap();
+    assert_eq!(authz.status, AcmeAuthorizationStatus::Pending);
+    assert_eq!(authz.identifier_value, "a.example");
+    let kinds: Vec<_> = authz
+        .challenges
+        .iter()
+        .map(|c| (c.id.as_str(), c.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("z2-d", AcmeChallengeType::Dns01),
+            ("z2-h", AcmeChallengeType::Http01)
+        ]
+    );
+    let challenge = store.get_acme_challenge("z2-h").await.unwrap().unwrap();
+    assert_eq!(challenge.authz_id, "z2");
+    assert_eq!(challenge.token, "tok-z2-h");
+    assert_eq!(challenge.status, AcmeChallengeStatus::Pending);
+
+    // Only reused authorizations: ready at once.
+    let order = store
+        .create_acme_order(&new_order("o3", "acct", &[], &["z1"], at(7)))
+        .await
+        .unwrap();
+    assert_eq!(order.status, AcmeOrderStatus::Ready);
+
+    // Reusing a pending authorization is refused, and nothing of that order is kept.
+    let err = store
+        .create_acme_order(&new_order(
+            "o4",
+            "acct",
+            &[("z4", "c.example")],
+            &["z2"],
+            at(7),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    assert_eq!(store.get_acme_order("o4").await.unwrap(), None);
+    assert_eq!(store.get_acme_authorization("z4").await.unwrap(), None);
+    // An unknown account, a taken id, a repeated authorization id.
+    let err = store
+        .create_acme_order(&new_order(
+            "o5",
+            "nobody",
+            &[("z5", "d.example")],
+            &[],
+            at(7),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
+    let err = store
+        .create_acme_order(&new_order("o1", "acct", &[("z6", "d.example")], &[], at(7)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    let err = store
+        .create_acme_order(&new_order(
+            "o7",
+            "acct",
+            &[("z1", "d.example")],
+            &["z1"],
+            at(7),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Malformed, "{err:?}");
+
+    let listed: Vec<_> = store
+        .list_acme_orders("acct")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.id, o.authorizations.len()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("o1".to_owned(), 1),
+            ("o2".to_owned(), 3),
+            ("o3".to_owned(), 1)
+        ]
+    );
+}
+
+pub async fn acme_concurrent_orders_and_challenges(store: &Store) {
+    store
+        .create_acme_account(&acme_account("acct", "key"))
+        .await
+        .unwrap();
+    // 100 orders of one account at once: all succeed.
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_acme_order(&new_order(
+                        &format!("o{i}"),
+                        "acct",
+                        &[(&format!("z{i}"), &format!("n{i}.example"))],
+                        &[],
+                        at(7),
+                    ))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(store.list_acme_orders("acct").await.unwrap().len(), 100);
+
+    // 20 POSTs to one challenge at once: exactly one starts it, none fails.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.start_challenge("z0-h").await })
+        })
+        .collect();
+    let mut started = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() {
+            started += 1;
+        }
+    }
+    assert_eq!(started, 1);
+    assert_eq!(
+        store
+            .get_acme_challenge("z0-h")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        AcmeChallengeStatus::Processing
+    );
+
+    // The two authorizations of one order validated at once: the order still becomes ready
+    // (neither cascade may miss the other's result). Repeated to give the race a chance.
+    for round in 0..5 {
+        let order = format!("pair{round}");
+        let (a, b) = (format!("pa{round}"), format!("pb{round}"));
+        store
+            .create_acme_order(&new_order(
+                &order,
+                "acct",
+                &[(&a, "pa.example"), (&b, "pb.example")],
+                &[],
+                at(7),
+            ))
+            .await
+            .unwrap();
+        let finishes: Vec<_> = [format!("{a}-h"), format!("{b}-d")]
+            .into_iter()
+            .map(|challenge| {
+                let store = store.clone();
+                tokio::spawn(
+                    async move { store.finish_challenge(&challenge, true, None, at(0)).await },
+                )
+            })
+            .collect();
+        for finish in finishes {
+            assert!(finish.await.unwrap().unwrap());
+        }
+        assert_eq!(
+            order_status(store, &order).await,
+            AcmeOrderStatus::Ready,
+            "{order}"
+        );
+    }
+}
+
+pub async fn acme_challenge_and_order_lifecycle(store: &Store) {
+    store
+        .create_acme_account(&acme_account("acct", "key"))
+        .await
+        .unwrap();
+    store
+        .create_acme_order(&new_order(
+            "ok",
+            "acct",
+            &[("a1", "one.example"), ("a2", "two.example")],
+            &[],
+            at(7),
+        ))
+        .await
+        .unwrap();
+    // Not ready yet: finalization is refused without error.
+    assert!(!store.set_order_processing("ok").await.unwrap());
+
+    assert!(store.start_challenge("a1-h").await.unwrap());
+    assert!(
+        store
+            .finish_challenge("a1-h", true, None, at(1))
+            .await
+            .unwrap()
+    );
+    // Finished already: nothing changes.
+    assert!(
+        !store
+            .finish_challenge("a1-h", false, Some("late"), at(2))
+            .await
+            .unwrap()
+    );
+    assert!(!store.start_challenge("a1-h").await.unwrap());
+    let challenge = store.get_acme_challenge("a1-h").await.unwrap().unwrap();
+    assert_eq!(challenge.status, AcmeChallengeStatus::Valid);
+    assert_eq!(challenge.validated_at, Some(at(1)));
+    assert_eq!(challenge.error, None);
+    assert_eq!(
+        authz_status(store, "a1").await,
+        AcmeAuthorizationStatus::Valid
+    );
+    assert_eq!(order_status(store, "ok").await, AcmeOrderStatus::Pending);
+    // The second authorization, through its other challenge type.
+    assert!(
+        store
+            .finish_challenge("a2-d", true, None, at(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(order_status(store, "ok").await, AcmeOrderStatus::Ready);
+
+    // Finalize: exactly once to processing, then valid with the serial.
+    assert!(store.set_order_processing("ok").await.unwrap());
+    assert!(!store.set_order_processing("ok").await.unwrap());
+    store.finish_order("ok", Some("0abc"), None).await.unwrap();
+    let order = store.get_acme_order("ok").await.unwrap().unwrap();
+    assert_eq!(order.status, AcmeOrderStatus::Valid);
+    assert_eq!(order.certificate_serial.as_deref(), Some("0abc"));
+    let err = store
+        .finish_order("ok", Some("0abd"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+
+    // An invalid challenge makes its authorization and its order invalid.
+    store
+        .create_acme_order(&new_order(
+            "bad",
+            "acct",
+            &[("b1", "three.example"), ("b2", "four.example")],
+            &[],
+            at(7),
+        ))
+        .await
+        .unwrap();
+    assert!(store.start_challenge("b1-h").await.unwrap());
+    let problem = r#"{"type":"urn:ietf:params:acme:error:connection"}"#;
+    assert!(
+        store
+            .finish_challenge("b1-h", false, Some(problem), at(3))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        authz_status(store, "b1").await,
+        AcmeAuthorizationStatus::Invalid
+    );
+    let order = store.get_acme_order("bad").await.unwrap().unwrap();
+    assert_eq!(order.status, AcmeOrderStatus::Invalid);
+    assert_eq!(order.error.as_deref(), Some(problem));
+    let challenge = store.get_acme_challenge("b1-h").await.unwrap().unwrap();
+    assert_eq!(challenge.error.as_deref(), Some(problem));
+    // The other authorization validating later does not revive the order.
+    assert!(
+        store
+            .finish_challenge("b2-h", true, None, at(4))
+            .await
+            .unwrap()
+    );
+    assert_eq!(order_status(store, "bad").await, AcmeOrderStatus::Invalid);
+
+    // Issuance failing ends an order invalid.
+    store
+        .create_acme_order(&new_order("fail", "acct", &[], &["a1"], at(7)))
+        .await
+        .unwrap();
+    assert!(store.set_order_processing("fail").await.unwrap());
+    store
+        .finish_order("fail", None, Some("signer unavailable"))
+        .await
+        .unwrap();
+    let order = store.get_acme_order("fail").await.unwrap().unwrap();
+    assert_eq!(order.status, AcmeOrderStatus::Invalid);
+    assert_eq!(order.error.as_deref(), Some("signer unavailable"));
+
+    // Deactivating an authorization invalidates its pending orders.
+    store
+        .create_acme_order(&new_order(
+            "deact",
+            "acct",
+            &[("d1", "five.example")],
+            &[],
+            at(7),
+        ))
+        .await
+        .unwrap();
+    assert!(store.deactivate_authorization("d1").await.unwrap());
+    assert!(!store.deactivate_authorization("d1").await.unwrap());
+    assert_eq!(
+        authz_status(store, "d1").await,
+        AcmeAuthorizationStatus::Deactivated
+    );
+    assert_eq!(order_status(store, "deact").await, AcmeOrderStatus::Invalid);
+
+    for err in [
+        store.start_challenge("nope").await.unwrap_err(),
+        store
+            .finish_challenge("nope", true, None, at(0))
+            .await
+            .unwrap_err(),
+        store.set_order_processing("nope").await.unwrap_err(),
+        store.deactivate_authorization("nope").await.unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
+    }
+    assert_eq!(store.get_acme_order("nope").await.unwrap(), None);
+    assert_eq!(store.get_acme_challenge("nope").await.unwrap(), None);
+}
+
+pub async fn acme_nonces_and_prune(store: &Store) {
+    assert!(store.use_acme_nonce("n1", at(1)).await.unwrap());
+    assert!(!store.use_acme_nonce("n1", at(1)).await.unwrap());
+    assert!(store.use_acme_nonce("n2", at(10)).await.unwrap());
+    assert!(store.use_acme_nonce("", at(1)).await.is_err());
+
+    store
+        .create_acme_account(&acme_account("acct", "key"))
+        .await
+        .unwrap();
+    // Expired at day 1: a pending order (pruned on day 3), a valid one (kept) and the valid
+    // authorization it uses (kept); expired at day 5: a pending order (kept on day 3).
+    store
+        .create_acme_order(&new_order(
+            "old",
+            "acct",
+            &[("zo", "old.example")],
+            &[],
+            at(1),
+        ))
+        .await
+        .unwrap();
+    store
+        .create_acme_order(&new_order(
+            "done",
+            "acct",
+            &[("zd", "done.example")],
+            &[],
+            at(1),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .finish_challenge("zd-h", true, None, at(0))
+            .await
+            .unwrap()
+    );
+    assert!(store.set_order_processing("done").await.unwrap());
+    store.finish_order("done", Some("01"), None).await.unwrap();
+    store
+        .create_acme_order(&new_order(
+            "young",
+            "acct",
+            &[("zy", "young.example")],
+            &[],
+            at(5),
+        ))
+        .await
+        .unwrap();
+
+    // Day 1 + 12 h: nonce n1 is past, but nothing is a day past its expiry.
+    assert_eq!(
+        store
+            .prune_acme(at(1) + time::Duration::hours(12))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.get_acme_order("old").await.unwrap().is_some());
+    // Day 3: the old order and its authorization (with challenges) go.
+    assert_eq!(store.prune_acme(at(3)).await.unwrap(), 2);
+    assert_eq!(store.get_acme_order("old").await.unwrap(), None);
+    assert_eq!(store.get_acme_authorization("zo").await.unwrap(), None);
+    assert_eq!(store.get_acme_challenge("zo-h").await.unwrap(), None);
+    for kept in ["done", "young"] {
+        assert!(
+            store.get_acme_order(kept).await.unwrap().is_some(),
+            "{kept}"
+        );
+    }
+    assert!(store.get_acme_authorization("zd").await.unwrap().is_some());
+    assert!(store.get_acme_challenge("zy-d").await.unwrap().is_some());
+    // n2 is still remembered until it expires.
+    assert!(!store.use_acme_nonce("n2", at(10)).await.unwrap());
+    assert_eq!(store.prune_acme(at(3)).await.unwrap(), 0);
+    // Day 11: n2 and the young order with its authorization.
+    assert_eq!(store.prune_acme(at(11)).await.unwrap(), 3);
+    assert!(store.use_acme_nonce("n1", at(20)).await.unwrap());
+    let orders: Vec<_> = store
+        .list_acme_orders("acct")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(orders, ["done"]);
 }

@@ -71,4 +71,10 @@ contract_cases!(
     crl_numbers_and_entries,
     concurrent_writes_with_duplicates,
     failing_writes_leave_the_others,
+    acme_accounts_by_key,
+    acme_eab_keys_bind_once,
+    acme_orders_with_new_and_reused_authorizations,
+    acme_concurrent_orders_and_challenges,
+    acme_challenge_and_order_lifecycle,
+    acme_nonces_and_prune,
 );
