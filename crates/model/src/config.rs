@@ -250,10 +250,17 @@ impl EffectiveClaims {
 /// A registration-authority provisioner. A closed set: an unknown `type` fails the load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "configuration, loaded once: boxing would only make every constructor noisier"
+)]
 pub enum Provisioner {
     /// JSON Web Key one-time tokens, as step-ca's JWK provisioner.
     #[serde(rename = "JWK")]
     Jwk(JwkProvisioner),
+    /// An ACME directory (RFC 8555) at `/acme/{name}/directory`.
+    #[serde(rename = "ACME")]
+    Acme(AcmeProvisioner),
 }
 
 impl Provisioner {
@@ -261,8 +268,73 @@ impl Provisioner {
     pub fn name(&self) -> &str {
         match self {
             Provisioner::Jwk(p) => &p.name,
+            Provisioner::Acme(p) => &p.name,
         }
     }
+
+    /// The provisioner's own claims, if any.
+    pub fn claims(&self) -> Option<&Claims> {
+        match self {
+            Provisioner::Jwk(p) => p.claims.as_ref(),
+            Provisioner::Acme(p) => p.claims.as_ref(),
+        }
+    }
+
+    /// The provisioner's own name policy, if any.
+    pub fn policy(&self) -> Option<&crate::Policy> {
+        match self {
+            Provisioner::Jwk(p) => p.policy.as_ref(),
+            Provisioner::Acme(p) => p.policy.as_ref(),
+        }
+    }
+
+    /// The provisioner's X.509 template options, if any.
+    pub fn x509_options(&self) -> Option<&X509Options> {
+        match self {
+            Provisioner::Jwk(p) => p.options.as_ref().and_then(|o| o.x509.as_ref()),
+            Provisioner::Acme(p) => p.options.as_ref().and_then(|o| o.x509.as_ref()),
+        }
+    }
+
+    /// The type as step-ca writes it (`JWK`, `ACME`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Provisioner::Jwk(_) => "JWK",
+            Provisioner::Acme(_) => "ACME",
+        }
+    }
+
+    /// The JWK provisioner, when this is one.
+    pub fn as_jwk(&self) -> Option<&JwkProvisioner> {
+        match self {
+            Provisioner::Jwk(p) => Some(p),
+            Provisioner::Acme(_) => None,
+        }
+    }
+}
+
+/// An ACME provisioner: accounts and orders over RFC 8555 at `/acme/{name}/directory`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcmeProvisioner {
+    /// Unique name; part of the directory URL.
+    pub name: String,
+    /// New accounts must carry an External Account Binding (`vouch ca acme eab add`).
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        rename = "requireEAB"
+    )]
+    pub require_eab: bool,
+    /// Overrides of the global claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Claims>,
+    /// This provisioner's own name policy (on top of the authority's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::Policy>,
+    /// X.509 template options, as for JWK provisioners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<ProvisionerOptions>,
 }
 
 /// A JWK provisioner: tokens signed by `key`; its private half travels as `encryptedKey`.
@@ -544,14 +616,13 @@ impl CaConfig {
                     problem: format!("'{}' is used by more than one provisioner", p.name()),
                 });
             }
-            let Provisioner::Jwk(jwk) = p;
-            if let Some(c) = &jwk.claims {
+            if let Some(c) = p.claims() {
                 errors.extend(c.validate(&format!("authority.provisioners[{i}].claims")));
             }
-            if let Some(p) = &jwk.policy {
-                errors.extend(p.validate(&format!("authority.provisioners[{i}].policy")));
+            if let Some(policy) = p.policy() {
+                errors.extend(policy.validate(&format!("authority.provisioners[{i}].policy")));
             }
-            if let Some(x509) = jwk.options.as_ref().and_then(|o| o.x509.as_ref()) {
+            if let Some(x509) = p.x509_options() {
                 errors.extend(x509.validate(&format!("authority.provisioners[{i}].options.x509")));
             }
         }
@@ -668,7 +739,9 @@ mod tests {
              limits = {{ max = 3, ratio = 0.5, tags = [\"a\", true] }}\n"
         );
         let c: CaConfig = toml::from_str(&with).unwrap_or_else(|e| panic!("{e}\n{with}"));
-        let Provisioner::Jwk(p) = &c.authority.provisioners[0];
+        let Provisioner::Jwk(p) = &c.authority.provisioners[0] else {
+            panic!("expected a JWK provisioner")
+        };
         let x509 = p.options.as_ref().and_then(|o| o.x509.clone()).unwrap();
         assert_eq!(x509.template_file.as_deref(), Some("templates/leaf.tpl"));
         assert_eq!(
@@ -687,7 +760,9 @@ mod tests {
 
         // Both sources, a reserved name and a date are errors; unknown option keys too.
         let mut bad = c.clone();
-        let Provisioner::Jwk(p) = &mut bad.authority.provisioners[0];
+        let Provisioner::Jwk(p) = &mut bad.authority.provisioners[0] else {
+            panic!("expected a JWK provisioner")
+        };
         let x = p.options.as_mut().and_then(|o| o.x509.as_mut()).unwrap();
         x.template = Some("{}".into());
         x.template_data

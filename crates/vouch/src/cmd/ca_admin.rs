@@ -100,13 +100,24 @@ pub(super) fn check_config() -> Result<()> {
     );
     println!("Authority policy: {}", policy_of(&config.authority.policy));
     for p in &config.authority.provisioners {
-        let Provisioner::Jwk(j) = p;
-        let c = EffectiveClaims::resolve(&config.authority.claims, j.claims.as_ref());
-        println!(
-            "Provisioner {} (JWK, kid {})",
-            j.name,
-            j.key.kid.as_deref().unwrap_or("?")
-        );
+        let c = EffectiveClaims::resolve(&config.authority.claims, p.claims());
+        match p {
+            Provisioner::Jwk(j) => println!(
+                "Provisioner {} (JWK, kid {})",
+                j.name,
+                j.key.kid.as_deref().unwrap_or("?")
+            ),
+            Provisioner::Acme(a) => println!(
+                "Provisioner {} (ACME, directory /acme/{}/directory{})",
+                a.name,
+                a.name,
+                if a.require_eab {
+                    ", external account binding required"
+                } else {
+                    ""
+                }
+            ),
+        }
         println!(
             "  certificate lifetime: default {}, min {}, max {}",
             c.default_tls_cert_duration, c.min_tls_cert_duration, c.max_tls_cert_duration
@@ -124,16 +135,18 @@ pub(super) fn check_config() -> Result<()> {
                 ""
             }
         );
-        println!(
-            "  encrypted key: {}",
-            if j.encrypted_key.is_some() {
-                "published"
-            } else {
-                "none"
-            }
-        );
-        println!("  policy: {}", policy_of(&j.policy));
-        let x509 = j.options.as_ref().and_then(|o| o.x509.as_ref());
+        if let Some(j) = p.as_jwk() {
+            println!(
+                "  encrypted key: {}",
+                if j.encrypted_key.is_some() {
+                    "published"
+                } else {
+                    "none"
+                }
+            );
+        }
+        println!("  policy: {}", policy_of(&p.policy().cloned()));
+        let x509 = p.x509_options();
         let template = match x509 {
             Some(o) => match (o.inline_template(), &o.template_file) {
                 (Some(t), _) => Ok(("inline".to_owned(), t)),
@@ -153,9 +166,9 @@ pub(super) fn check_config() -> Result<()> {
         match template {
             Ok((what, text)) => match vouch_registration::check_x509_template(&text) {
                 Ok(()) => println!("  template: {what}"),
-                Err(e) => problems.push(format!("provisioner {} template ({what}): {e}", j.name)),
+                Err(e) => problems.push(format!("provisioner {} template ({what}): {e}", p.name())),
             },
-            Err(e) => problems.push(format!("provisioner {} templateFile: {e}", j.name)),
+            Err(e) => problems.push(format!("provisioner {} templateFile: {e}", p.name())),
         }
     }
     if problems.is_empty() {
@@ -212,8 +225,8 @@ pub(super) fn provisioner(cmd: ProvisionerCommand) -> Result<()> {
     match cmd {
         ProvisionerCommand::List => {
             for p in &config.authority.provisioners {
-                let Provisioner::Jwk(j) = p;
-                println!("{}\tJWK\t{}", j.name, j.key.kid.as_deref().unwrap_or("-"));
+                let id = p.as_jwk().and_then(|j| j.key.kid.as_deref()).unwrap_or("-");
+                println!("{}\t{}\t{id}", p.name(), p.type_name());
             }
             Ok(())
         }

@@ -84,8 +84,9 @@ async fn mint_token(
     let jwks: Vec<vouch_model::JwkProvisioner> = all
         .into_iter()
         .filter_map(|v| serde_json::from_value::<Provisioner>(v).ok())
-        .map(|p| match p {
-            Provisioner::Jwk(j) => j,
+        .filter_map(|p| match p {
+            Provisioner::Jwk(j) => Some(j),
+            Provisioner::Acme(_) => None,
         })
         .filter(|j| j.encrypted_key.is_some())
         .collect();

@@ -181,7 +181,7 @@ async fn encrypted_key(
 ) -> Result<Response, ApiError> {
     let authority = s.authority();
     for p in &authority.config.authority.provisioners {
-        let vouch_model::Provisioner::Jwk(jwk) = p;
+        let Some(jwk) = p.as_jwk() else { continue };
         if jwk.key.kid.as_deref() == Some(kid.as_str()) {
             return match &jwk.encrypted_key {
                 Some(key) => Ok(axum::Json(json!({"key": key})).into_response()),

@@ -113,16 +113,11 @@ async fn reissue(
         .provisioner
         .as_ref()
         .and_then(|p| authority.provisioner(&p.name));
-    let (claims, name) = match provisioner {
-        Some(Provisioner::Jwk(j)) => (
-            EffectiveClaims::resolve(&authority.config.authority.claims, j.claims.as_ref()),
-            Some(j.name.clone()),
-        ),
-        None => (
-            EffectiveClaims::resolve(&authority.config.authority.claims, None),
-            None,
-        ),
-    };
+    let claims = EffectiveClaims::resolve(
+        &authority.config.authority.claims,
+        provisioner.and_then(Provisioner::claims),
+    );
+    let name = provisioner.map(|p| p.name().to_owned());
     if claims.disable_renewal {
         return Err(ApiError::unauthorized(
             "renewal is disabled for this provisioner",
@@ -243,12 +238,10 @@ async fn renew_token(state: &AppState, token: &str) -> Result<Presented, ApiErro
             .provisioner
             .as_ref()
             .and_then(|p| authority.provisioner(&p.name));
-        let claims_cfg = match provisioner {
-            Some(Provisioner::Jwk(j)) => {
-                EffectiveClaims::resolve(&authority.config.authority.claims, j.claims.as_ref())
-            }
-            None => EffectiveClaims::resolve(&authority.config.authority.claims, None),
-        };
+        let claims_cfg = EffectiveClaims::resolve(
+            &authority.config.authority.claims,
+            provisioner.and_then(Provisioner::claims),
+        );
         if !claims_cfg.allow_renewal_after_expiry {
             return Err(ApiError::unauthorized(
                 "the certificate has expired and its provisioner does not allow renewal after expiry",

@@ -93,11 +93,10 @@ impl Authority {
         let mut provisioner_policies = HashMap::new();
         let mut templates = HashMap::new();
         for p in &config.authority.provisioners {
-            let Provisioner::Jwk(j) = p;
-            if let Some(np) = compile(&j.policy)? {
-                provisioner_policies.insert(j.name.clone(), np);
+            if let Some(np) = compile(&p.policy().cloned())? {
+                provisioner_policies.insert(p.name().to_owned(), np);
             }
-            let x509 = j.options.as_ref().and_then(|o| o.x509.as_ref());
+            let x509 = p.x509_options();
             let text = match x509 {
                 Some(o) => match (o.inline_template(), &o.template_file) {
                     (Some(t), _) => t,
@@ -107,9 +106,13 @@ impl Authority {
                 None => DEFAULT_LEAF_TEMPLATE.to_owned(),
             };
             check_x509_template(&text).map_err(|e| {
-                anyhow!("{}: provisioner {}: template: {e}", path.display(), j.name)
+                anyhow!(
+                    "{}: provisioner {}: template: {e}",
+                    path.display(),
+                    p.name()
+                )
             })?;
-            templates.insert(j.name.clone(), text);
+            templates.insert(p.name().to_owned(), text);
         }
         Ok(Authority {
             config,

@@ -113,7 +113,9 @@ fn init_creates_a_complete_pki() {
     assert!(cfg.validate().is_empty());
     assert_eq!(cfg.dns_names, vec!["ca.acme.test", "127.0.0.1"]);
     assert_eq!(cfg.db.url, "sqlite://db/vouch.db");
-    let vouch_model::Provisioner::Jwk(p) = &cfg.authority.provisioners[0];
+    let vouch_model::Provisioner::Jwk(p) = &cfg.authority.provisioners[0] else {
+        panic!("expected a JWK provisioner")
+    };
     assert_eq!(p.name, "admin@acme.test");
     let jwe = p.encrypted_key.as_deref().unwrap();
     let header: serde_json::Value = serde_json::from_slice(

@@ -140,7 +140,9 @@ impl TestCa {
             &std::fs::read_to_string(self.env.home().join("config/ca.toml")).unwrap(),
         )
         .unwrap();
-        let vouch_model::Provisioner::Jwk(p) = &cfg.authority.provisioners[0];
+        let vouch_model::Provisioner::Jwk(p) = &cfg.authority.provisioners[0] else {
+            panic!("expected a JWK provisioner")
+        };
         let key = vouch_registration::ProvisionerKey::from_encrypted(
             p.encrypted_key.as_deref().unwrap(),
             b"correct horse battery staple",
