@@ -104,7 +104,7 @@ pub enum ProvisionerCommand {
     List,
     /// Add a provisioner: a new JWK key pair, or an existing (step-made) public JWK.
     #[command(
-        after_help = "Examples:\n  vouch ca provisioner add ops@acme.test --password-file prov-pw.txt\n  vouch ca provisioner add step-cli --public-key key.pub.jwk --private-key key.priv.jwk"
+        after_help = "Examples:\n  vouch ca provisioner add ops@acme.test --password-file prov-pw.txt\n  vouch ca provisioner add step-cli --public-key key.pub.jwk --private-key key.priv.jwk\n  vouch ca provisioner add acme --type ACME"
     )]
     Add {
         /// Unique name (the `iss` of its tokens).
@@ -121,6 +121,9 @@ pub enum ProvisionerCommand {
         /// Password that encrypts a new key (or checks --private-key).
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
+        /// ACME: new accounts need an external account binding.
+        #[arg(long)]
+        require_eab: bool,
     },
     /// Remove a provisioner.
     Remove {
@@ -231,6 +234,9 @@ pub struct InitArgs {
     /// Replace an existing PKI in $VOUCH_HOME.
     #[arg(long)]
     pub force: bool,
+    /// Also add an ACME provisioner named `acme` (directory at /acme/acme/directory).
+    #[arg(long)]
+    pub acme: bool,
 }
 
 /// `vouch ocsp ...`.

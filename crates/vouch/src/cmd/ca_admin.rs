@@ -246,10 +246,8 @@ pub(super) fn provisioner(cmd: ProvisionerCommand) -> Result<()> {
             public_key,
             private_key,
             password_file,
+            require_eab,
         } => {
-            if !kind.eq_ignore_ascii_case("JWK") {
-                bail!("--type {kind}: only JWK provisioners can be added so far");
-            }
             if config
                 .authority
                 .provisioners
@@ -257,6 +255,23 @@ pub(super) fn provisioner(cmd: ProvisionerCommand) -> Result<()> {
                 .any(|p| p.name() == name)
             {
                 bail!("a provisioner named '{name}' already exists");
+            }
+            if kind.eq_ignore_ascii_case("ACME") {
+                config.authority.provisioners.push(Provisioner::Acme(
+                    vouch_model::AcmeProvisioner {
+                        name: name.clone(),
+                        require_eab,
+                        ..vouch_model::AcmeProvisioner::default()
+                    },
+                ));
+                save(&home, &config)?;
+                println!(
+                    "Added ACME provisioner '{name}' (directory /acme/{name}/directory). Send SIGHUP to a running server to apply it."
+                );
+                return Ok(());
+            }
+            if !kind.eq_ignore_ascii_case("JWK") {
+                bail!("--type {kind}: JWK and ACME provisioners can be added so far");
             }
             let (key, encrypted_key) = match public_key {
                 Some(path) => {

@@ -267,14 +267,21 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
             policy: None,
             backdate: None,
             disable_issued_at_check: false,
-            provisioners: vec![Provisioner::Jwk(JwkProvisioner {
+            provisioners: std::iter::once(Provisioner::Jwk(JwkProvisioner {
                 name: provisioner.clone(),
                 key: prov_key.public_jwk().clone(),
                 encrypted_key: Some(encrypted_key),
                 claims: None,
                 policy: None,
                 options: None,
-            })],
+            }))
+            .chain(args.acme.then(|| {
+                Provisioner::Acme(vouch_model::AcmeProvisioner {
+                    name: "acme".into(),
+                    ..vouch_model::AcmeProvisioner::default()
+                })
+            }))
+            .collect(),
         },
     };
     let problems = config.validate();

@@ -46,6 +46,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(routes())
         .nest("/1.0", routes())
+        .nest("/acme", super::acme::routes())
+        .nest("/2.0/acme", super::acme::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
 }

@@ -7,6 +7,7 @@
 //! need mTLS check it. Shutdown stops accepting, lets in-flight requests finish (bounded) and
 //! closes the store. Reload re-reads `ca.toml`; a bad file leaves the old one serving.
 
+pub mod acme;
 mod api;
 pub mod crl;
 mod error;
@@ -120,6 +121,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         now,
     )?);
     let tls_config = Arc::new(tls::server_config(&pki, resolver.clone())?);
+    let acme_nonces = acme::nonce_key(&opts.home)?;
     let state = Arc::new(AppState {
         home: opts.home,
         pki,
@@ -133,6 +135,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         ocsp: RwLock::new(None),
         ocsp_cache: vouch_validation::ResponseCache::default(),
         ocsp_generation: std::sync::atomic::AtomicU64::new(0),
+        acme_nonces,
     });
     if let Err(e) = ocsp::rotate(&state).await {
         tracing::error!(error = %e, "issuing the first OCSP responder certificate failed");

@@ -8,6 +8,7 @@
     reason = "test code: a failed step must fail the test loudly"
 )]
 
+mod acme;
 mod bad_input;
 mod cert;
 mod import;

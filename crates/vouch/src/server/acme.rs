@@ -1,0 +1,441 @@
+//! ACME (RFC 8555) over HTTP, first part: the directory, nonces and accounts.
+//!
+//! Every ACME provisioner has a directory at `/acme/{name}/directory` (and under `/2.0`).
+//! URLs are built from the request's own Host and path prefix, so that the `url` a client
+//! signs is exactly the URL it called. Nonces are self-validating (HMAC with a secret kept in
+//! `secrets/acme_nonce_key`, shared by every node that shares `$VOUCH_HOME`) and each is
+//! burned once in the database, so any node accepts any node's nonce exactly once. Every
+//! answer, error or not, carries a fresh `Replay-Nonce`. Errors are RFC 7807 problem
+//! documents with `urn:ietf:params:acme:error:*` types. Orders, challenges, finalization and
+//! the rest of the protocol arrive in the next step (issue 5).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use vouch_model::{AcmeProvisioner, Provisioner};
+use vouch_registration::{
+    AcmeError, AcmeJws, KeyRef, NonceKey, Problem, ProblemType, parse_jws, thumbprint,
+};
+use vouch_storage::NewAcmeAccount;
+
+use super::state::AppState;
+
+/// The ACME routes, to be nested at `/acme` and `/2.0/acme`.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/{provisioner}/directory", get(directory))
+        .route("/{provisioner}/new-nonce", get(new_nonce).head(new_nonce))
+        .route("/{provisioner}/new-account", post(new_account))
+        .route("/{provisioner}/account/{id}", post(account))
+}
+
+/// Load the shared nonce secret, creating it (mode 0600) on first use.
+pub fn nonce_key(home: &std::path::Path) -> anyhow::Result<NonceKey> {
+    let path = home.join("secrets/acme_nonce_key");
+    if let Ok(data) = std::fs::read(&path) {
+        let bytes: [u8; 32] = data
+            .get(..32)
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| anyhow::anyhow!("{}: not a 32-byte secret", path.display()))?;
+        return Ok(NonceKey::from_bytes(&bytes));
+    }
+    let (key, secret) = NonceKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::files::write_all_or_nothing(
+        &[crate::files::Output {
+            path: &path,
+            data: secret.as_ref(),
+            mode: crate::files::SECRET_MODE,
+        }],
+        false,
+    )?;
+    Ok(key)
+}
+
+/// The directory URL prefix of this request (`https://host/acme/name`).
+fn base_url(headers: &HeaderMap, uri: &Uri, provisioner: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let prefix = if uri.path().starts_with("/2.0/") {
+        "/2.0/acme"
+    } else {
+        "/acme"
+    };
+    format!("https://{host}{prefix}/{provisioner}")
+}
+
+fn request_url(headers: &HeaderMap, uri: &Uri) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("https://{host}{}", uri.path())
+}
+
+fn acme_provisioner(state: &AppState, name: &str) -> Result<AcmeProvisioner, AcmeError> {
+    match state.authority().provisioner(name) {
+        Some(Provisioner::Acme(p)) => Ok(p.clone()),
+        _ => Err(AcmeError::new(
+            ProblemType::Malformed,
+            format!("no ACME provisioner '{name}'"),
+        )),
+    }
+}
+
+/// Common headers: a fresh nonce, the directory link, no caching.
+fn with_nonce(state: &AppState, base: &str, mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    if let Ok(n) = state.acme_nonces.issue(state.clock.now())
+        && let Ok(v) = HeaderValue::from_str(&n)
+    {
+        h.insert("replay-nonce", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("<{base}/directory>;rel=\"index\"")) {
+        h.append(header::LINK, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn problem(state: &AppState, base: &str, e: &AcmeError) -> Response {
+    let p = Problem::from(e);
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = serde_json::to_vec(&p).unwrap_or_default();
+    let resp = (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body,
+    )
+        .into_response();
+    with_nonce(state, base, resp)
+}
+
+async fn directory(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let base = base_url(&headers, &uri, &name);
+    let p = match acme_provisioner(&state, &name) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut r = problem(&state, &base, &e);
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            return r;
+        }
+    };
+    axum::Json(json!({
+        "newNonce": format!("{base}/new-nonce"),
+        "newAccount": format!("{base}/new-account"),
+        "newOrder": format!("{base}/new-order"),
+        "revokeCert": format!("{base}/revoke-cert"),
+        "keyChange": format!("{base}/key-change"),
+        "meta": {"externalAccountRequired": p.require_eab},
+    }))
+    .into_response()
+}
+
+async fn new_nonce(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let base = base_url(&headers, &uri, &name);
+    if let Err(e) = acme_provisioner(&state, &name) {
+        return problem(&state, &base, &e);
+    }
+    // RFC 8555 §7.2: HEAD answers 200, GET 204.
+    let status = if method == Method::HEAD {
+        StatusCode::OK
+    } else {
+        StatusCode::NO_CONTENT
+    };
+    with_nonce(&state, &base, status.into_response())
+}
+
+/// Parse a POST, check its url and burn its nonce.
+async fn authenticate_request(
+    state: &AppState,
+    body: &[u8],
+    url: &str,
+) -> Result<AcmeJws, AcmeError> {
+    let jws = parse_jws(body)?;
+    jws.check_url(url)?;
+    let nonce = jws
+        .nonce()
+        .ok_or_else(|| AcmeError::bad_nonce("the request has no nonce"))?;
+    let id = state.acme_nonces.check(
+        nonce,
+        state.clock.now(),
+        vouch_registration::DEFAULT_NONCE_MAX_AGE,
+    )?;
+    match state
+        .store
+        .use_acme_nonce(id.as_str(), id.expires_at())
+        .await
+    {
+        Ok(true) => Ok(jws),
+        Ok(false) => Err(AcmeError::bad_nonce("the nonce was used already")),
+        Err(e) => {
+            tracing::error!(error = %e, "recording an ACME nonce failed");
+            Err(AcmeError::new(
+                ProblemType::ServerInternal,
+                "internal error",
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewAccountRequest {
+    #[serde(default)]
+    contact: Vec<String>,
+    #[serde(default)]
+    terms_of_service_agreed: Option<bool>,
+    #[serde(default)]
+    only_return_existing: bool,
+    #[serde(default)]
+    external_account_binding: Option<serde_json::Value>,
+}
+
+fn account_json(base: &str, a: &vouch_storage::AcmeAccount) -> serde_json::Value {
+    json!({
+        "status": a.status.as_str(),
+        "contact": a.contact,
+        "orders": format!("{base}/account/{}/orders", a.id),
+    })
+}
+
+fn internal(e: impl std::fmt::Display) -> AcmeError {
+    tracing::error!(error = %e, "ACME storage error");
+    AcmeError::new(ProblemType::ServerInternal, "internal error")
+}
+
+fn random_id() -> Result<String, AcmeError> {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| {
+            AcmeError::new(
+                ProblemType::ServerInternal,
+                "random number generator failed",
+            )
+        })?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+async fn new_account(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let base = base_url(&headers, &uri, &name);
+    match new_account_inner(&state, &name, &base, &request_url(&headers, &uri), &body).await {
+        Ok(r) => with_nonce(&state, &base, r),
+        Err(e) => problem(&state, &base, &e),
+    }
+}
+
+async fn new_account_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    let p = acme_provisioner(state, name)?;
+    let jws = authenticate_request(state, body, url).await?;
+    if !matches!(jws.key_ref(), KeyRef::Jwk(_)) {
+        return Err(AcmeError::malformed(
+            "newAccount must be signed with a jwk, not a kid",
+        ));
+    }
+    let jwk = jws.verify_embedded()?.clone();
+    let req: NewAccountRequest = if jws.is_post_as_get() {
+        NewAccountRequest::default()
+    } else {
+        jws.payload_json()?
+    };
+    for c in &req.contact {
+        if !c.starts_with("mailto:") {
+            return Err(AcmeError::new(
+                ProblemType::Malformed,
+                format!("unsupported contact '{c}' (use mailto:)"),
+            ));
+        }
+    }
+    let thumb = thumbprint(&jwk).map_err(|e| AcmeError::malformed(e.to_string()))?;
+    if let Some(existing) = state
+        .store
+        .find_acme_account_by_key(name, &thumb)
+        .await
+        .map_err(internal)?
+    {
+        let location = format!("{base}/account/{}", existing.id);
+        return Ok((
+            StatusCode::OK,
+            [(header::LOCATION, location)],
+            axum::Json(account_json(base, &existing)),
+        )
+            .into_response());
+    }
+    if req.only_return_existing {
+        return Err(AcmeError::new(
+            ProblemType::AccountDoesNotExist,
+            "no account exists with this key",
+        ));
+    }
+    let _ = req.terms_of_service_agreed;
+    let eab_kid = match (&req.external_account_binding, p.require_eab) {
+        (None, true) => {
+            return Err(AcmeError::new(
+                ProblemType::ExternalAccountRequired,
+                "this provisioner requires an external account binding",
+            ));
+        }
+        (None, false) => None,
+        (Some(eab), _) => {
+            let keys = state.store.list_eab_keys(name).await.map_err(internal)?;
+            let kid = vouch_registration::verify_eab(eab, &jwk, url, |kid| {
+                keys.iter()
+                    .find(|k| k.kid == kid && k.bound_account.is_none())
+                    .map(|k| k.hmac_key.clone())
+            })?;
+            Some(kid)
+        }
+    };
+    let account = state
+        .store
+        .create_acme_account(&NewAcmeAccount {
+            id: random_id()?,
+            provisioner: name.to_owned(),
+            key_thumbprint: thumb,
+            jwk: serde_json::to_string(&jwk).map_err(internal)?,
+            contact: req.contact,
+            eab_kid,
+        })
+        .await
+        .map_err(|e| match e.kind() {
+            vouch_model::ErrorKind::Conflict => AcmeError::new(
+                ProblemType::Unauthorized,
+                "the external account binding key is already used",
+            ),
+            _ => internal(e),
+        })?;
+    let location = format!("{base}/account/{}", account.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(account_json(base, &account)),
+    )
+        .into_response())
+}
+
+/// `POST /account/{id}`: POST-as-GET reads the account; a payload may update `contact` or
+/// deactivate it (`{"status": "deactivated"}`).
+async fn account(
+    State(state): State<Arc<AppState>>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let base = base_url(&headers, &uri, &name);
+    match account_inner(
+        &state,
+        &name,
+        &base,
+        &id,
+        &request_url(&headers, &uri),
+        &body,
+    )
+    .await
+    {
+        Ok(r) => with_nonce(&state, &base, r),
+        Err(e) => problem(&state, &base, &e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AccountUpdate {
+    #[serde(default)]
+    contact: Option<Vec<String>>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+async fn account_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    id: &str,
+    url: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    acme_provisioner(state, name)?;
+    let jws = authenticate_request(state, body, url).await?;
+    let KeyRef::Kid(kid) = jws.key_ref() else {
+        return Err(AcmeError::malformed(
+            "this request must be signed with the account's kid",
+        ));
+    };
+    if *kid != format!("{base}/account/{id}") {
+        return Err(AcmeError::unauthorized("the kid is not this account"));
+    }
+    let acct = state
+        .store
+        .get_acme_account(id)
+        .await
+        .map_err(internal)?
+        .filter(|a| a.provisioner == name)
+        .ok_or_else(|| AcmeError::new(ProblemType::AccountDoesNotExist, "no such account"))?;
+    let key: vouch_model::Jwk = serde_json::from_str(&acct.jwk).map_err(internal)?;
+    jws.verify(&key)?;
+    if acct.status != vouch_storage::AcmeAccountStatus::Valid {
+        return Err(AcmeError::unauthorized("the account is not valid"));
+    }
+    if !jws.is_post_as_get() {
+        let update: AccountUpdate = jws.payload_json()?;
+        if let Some(contact) = &update.contact {
+            state
+                .store
+                .update_acme_account_contact(id, contact)
+                .await
+                .map_err(internal)?;
+        }
+        if let Some(status) = update.status.as_deref() {
+            if status != "deactivated" {
+                return Err(AcmeError::malformed(
+                    "an account can only be set to deactivated",
+                ));
+            }
+            state
+                .store
+                .set_acme_account_status(id, vouch_storage::AcmeAccountStatus::Deactivated)
+                .await
+                .map_err(internal)?;
+        }
+    }
+    let acct = state
+        .store
+        .get_acme_account(id)
+        .await
+        .map_err(internal)?
+        .unwrap_or(acct);
+    Ok(axum::Json(account_json(base, &acct)).into_response())
+}
