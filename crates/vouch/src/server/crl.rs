@@ -93,20 +93,23 @@ pub async fn rebuild(state: &AppState) -> anyhow::Result<Arc<ServedCrl>> {
 
 /// Keep the CRL fresh: rebuild before it goes stale and soon after revocations.
 pub async fn keep_fresh(state: Arc<AppState>) {
+    // The server built the first CRL before serving; start from it (or retry soon without).
+    let current = state.crl.read().ok().and_then(|c| c.clone());
+    let mut next = current.map_or_else(|| state.clock.now() + RETRY, |c| c.snapshot.refresh_at());
     loop {
-        let next = match rebuild(&state).await {
-            Ok(crl) => crl.snapshot.refresh_at(),
-            Err(e) => {
-                tracing::error!(error = %e, "CRL rebuild failed; the previous CRL keeps being served");
-                state.clock.now() + RETRY
-            }
-        };
         let wait = (next - state.clock.now()).max(time::Duration::ZERO);
         let wait = Duration::from_millis(u64::try_from(wait.whole_milliseconds()).unwrap_or(0));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = state.crl_changed.notified() => tokio::time::sleep(REBUILD_DELAY).await,
         }
+        next = match rebuild(&state).await {
+            Ok(crl) => crl.snapshot.refresh_at(),
+            Err(e) => {
+                tracing::error!(error = %e, "CRL rebuild failed; the previous CRL keeps being served");
+                state.clock.now() + RETRY
+            }
+        };
     }
 }
 

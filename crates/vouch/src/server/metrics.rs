@@ -16,29 +16,26 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Buckets of the latency histogram, in seconds.
 const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// Install the process-wide recorder (once; later calls reuse it).
+/// Install the process-wide recorder (once; later and concurrent calls reuse it).
 pub fn install() -> Result<&'static PrometheusHandle> {
-    if let Some(h) = HANDLE.get() {
-        return Ok(h);
-    }
-    let recorder = PrometheusBuilder::new()
-        .set_buckets(BUCKETS)
-        .map_err(|e| anyhow!("metrics buckets: {e}"))?
-        .build_recorder();
-    let handle = recorder.handle();
-    // Another thread may have won the race; then its recorder is the global one.
-    if metrics::set_global_recorder(recorder).is_ok() {
-        let _ = HANDLE.set(handle);
-    }
     HANDLE
-        .get()
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(BUCKETS)
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .as_ref()
         .ok_or_else(|| anyhow!("metrics recorder unavailable"))
 }
 
