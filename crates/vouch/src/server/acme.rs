@@ -1,4 +1,5 @@
-//! ACME (RFC 8555) over HTTP, first part: the directory, nonces and accounts.
+//! ACME (RFC 8555) over HTTP: the directory, nonces and accounts (orders and authorizations
+//! are in `acme_order`).
 //!
 //! Every ACME provisioner has a directory at `/acme/{name}/directory` (and under `/2.0`).
 //! URLs are built from the request's own Host and path prefix, so that the `url` a client
@@ -6,8 +7,8 @@
 //! `secrets/acme_nonce_key`, shared by every node that shares `$VOUCH_HOME`) and each is
 //! burned once in the database, so any node accepts any node's nonce exactly once. Every
 //! answer, error or not, carries a fresh `Replay-Nonce`. Errors are RFC 7807 problem
-//! documents with `urn:ietf:params:acme:error:*` types. Orders, challenges, finalization and
-//! the rest of the protocol arrive in the next step (issue 5).
+//! documents with `urn:ietf:params:acme:error:*` types. Challenges, finalization and the rest
+//! of the protocol arrive in the next step (issue 5).
 
 use std::sync::Arc;
 
@@ -34,6 +35,16 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/{provisioner}/new-nonce", get(new_nonce).head(new_nonce))
         .route("/{provisioner}/new-account", post(new_account))
         .route("/{provisioner}/account/{id}", post(account))
+        .route(
+            "/{provisioner}/account/{id}/orders",
+            post(super::acme_order::orders),
+        )
+        .route(
+            "/{provisioner}/new-order",
+            post(super::acme_order::new_order),
+        )
+        .route("/{provisioner}/order/{id}", post(super::acme_order::order))
+        .route("/{provisioner}/authz/{id}", post(super::acme_order::authz))
 }
 
 /// Load the shared nonce secret, creating it (mode 0600) on first use.
@@ -59,7 +70,7 @@ pub fn nonce_key(home: &std::path::Path) -> anyhow::Result<NonceKey> {
 }
 
 /// The directory URL prefix of this request (`https://host/acme/name`).
-fn base_url(headers: &HeaderMap, uri: &Uri, provisioner: &str) -> String {
+pub(super) fn base_url(headers: &HeaderMap, uri: &Uri, provisioner: &str) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -72,7 +83,7 @@ fn base_url(headers: &HeaderMap, uri: &Uri, provisioner: &str) -> String {
     format!("https://{host}{prefix}/{provisioner}")
 }
 
-fn request_url(headers: &HeaderMap, uri: &Uri) -> String {
+pub(super) fn request_url(headers: &HeaderMap, uri: &Uri) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -80,7 +91,7 @@ fn request_url(headers: &HeaderMap, uri: &Uri) -> String {
     format!("https://{host}{}", uri.path())
 }
 
-fn acme_provisioner(state: &AppState, name: &str) -> Result<AcmeProvisioner, AcmeError> {
+pub(super) fn acme_provisioner(state: &AppState, name: &str) -> Result<AcmeProvisioner, AcmeError> {
     match state.authority().provisioner(name) {
         Some(Provisioner::Acme(p)) => Ok(p.clone()),
         _ => Err(AcmeError::new(
@@ -91,7 +102,7 @@ fn acme_provisioner(state: &AppState, name: &str) -> Result<AcmeProvisioner, Acm
 }
 
 /// Common headers: a fresh nonce, the directory link, no caching.
-fn with_nonce(state: &AppState, base: &str, mut resp: Response) -> Response {
+pub(super) fn with_nonce(state: &AppState, base: &str, mut resp: Response) -> Response {
     let h = resp.headers_mut();
     if let Ok(n) = state.acme_nonces.issue(state.clock.now())
         && let Ok(v) = HeaderValue::from_str(&n)
@@ -105,7 +116,7 @@ fn with_nonce(state: &AppState, base: &str, mut resp: Response) -> Response {
     resp
 }
 
-fn problem(state: &AppState, base: &str, e: &AcmeError) -> Response {
+pub(super) fn problem(state: &AppState, base: &str, e: &AcmeError) -> Response {
     let p = Problem::from(e);
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = serde_json::to_vec(&p).unwrap_or_default();
@@ -165,7 +176,7 @@ async fn new_nonce(
 }
 
 /// Parse a POST, check its url and burn its nonce.
-async fn authenticate_request(
+pub(super) async fn authenticate_request(
     state: &AppState,
     body: &[u8],
     url: &str,
@@ -218,12 +229,12 @@ fn account_json(base: &str, a: &vouch_storage::AcmeAccount) -> serde_json::Value
     })
 }
 
-fn internal(e: impl std::fmt::Display) -> AcmeError {
+pub(super) fn internal(e: impl std::fmt::Display) -> AcmeError {
     tracing::error!(error = %e, "ACME storage error");
     AcmeError::new(ProblemType::ServerInternal, "internal error")
 }
 
-fn random_id() -> Result<String, AcmeError> {
+pub(super) fn random_id() -> Result<String, AcmeError> {
     use aws_lc_rs::rand::SecureRandom;
     let mut b = [0u8; 16];
     aws_lc_rs::rand::SystemRandom::new()
@@ -371,6 +382,45 @@ async fn account(
     }
 }
 
+/// Authenticate a POST signed with an account's `kid`: url, nonce, signature by the
+/// account's key, and the account valid and of this provisioner.
+pub(super) async fn authenticate_account(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    body: &[u8],
+) -> Result<(AcmeJws, vouch_storage::AcmeAccount), AcmeError> {
+    let jws = authenticate_request(state, body, url).await?;
+    let KeyRef::Kid(kid) = jws.key_ref() else {
+        return Err(AcmeError::malformed(
+            "this request must be signed with the account's kid",
+        ));
+    };
+    let id = kid
+        .strip_prefix(&format!("{base}/account/"))
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .ok_or_else(|| AcmeError::new(ProblemType::AccountDoesNotExist, "unknown kid"))?;
+    let acct = state
+        .store
+        .get_acme_account(id)
+        .await
+        .map_err(|e| match e.kind() {
+            vouch_model::ErrorKind::Malformed => {
+                AcmeError::new(ProblemType::AccountDoesNotExist, "no such account")
+            }
+            _ => internal(e),
+        })?
+        .filter(|a| a.provisioner == name)
+        .ok_or_else(|| AcmeError::new(ProblemType::AccountDoesNotExist, "no such account"))?;
+    let key: vouch_model::Jwk = serde_json::from_str(&acct.jwk).map_err(internal)?;
+    jws.verify(&key)?;
+    if acct.status != vouch_storage::AcmeAccountStatus::Valid {
+        return Err(AcmeError::unauthorized("the account is not valid"));
+    }
+    Ok((jws, acct))
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct AccountUpdate {
     #[serde(default)]
@@ -388,26 +438,9 @@ async fn account_inner(
     body: &[u8],
 ) -> Result<Response, AcmeError> {
     acme_provisioner(state, name)?;
-    let jws = authenticate_request(state, body, url).await?;
-    let KeyRef::Kid(kid) = jws.key_ref() else {
-        return Err(AcmeError::malformed(
-            "this request must be signed with the account's kid",
-        ));
-    };
-    if *kid != format!("{base}/account/{id}") {
+    let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
+    if acct.id != id {
         return Err(AcmeError::unauthorized("the kid is not this account"));
-    }
-    let acct = state
-        .store
-        .get_acme_account(id)
-        .await
-        .map_err(internal)?
-        .filter(|a| a.provisioner == name)
-        .ok_or_else(|| AcmeError::new(ProblemType::AccountDoesNotExist, "no such account"))?;
-    let key: vouch_model::Jwk = serde_json::from_str(&acct.jwk).map_err(internal)?;
-    jws.verify(&key)?;
-    if acct.status != vouch_storage::AcmeAccountStatus::Valid {
-        return Err(AcmeError::unauthorized("the account is not valid"));
     }
     if !jws.is_post_as_get() {
         let update: AccountUpdate = jws.payload_json()?;

@@ -8,6 +8,7 @@
 //! closes the store. Reload re-reads `ca.toml`; a bad file leaves the old one serving.
 
 pub mod acme;
+mod acme_order;
 mod api;
 pub mod crl;
 mod error;

@@ -1,4 +1,4 @@
-//! ACME, first part: directory, nonces and accounts, driven by a minimal RFC 8555 client
+//! ACME: directory, nonces, accounts, orders and authorizations, driven by a minimal RFC 8555 client
 //! (flattened JWS signed with aws-lc-rs) over curl.
 
 use aws_lc_rs::rand::SystemRandom;
@@ -234,5 +234,171 @@ fn init_with_acme_adds_the_acme_provisioner() {
     assert!(
         check.contains("Provisioner acme (ACME, directory /acme/acme/directory)"),
         "{check}"
+    );
+}
+
+/// Create an account for `client` and answer its kid.
+fn new_account(ca: &TestCa, dir: &Value, client: &Client) -> String {
+    let url = dir["newAccount"].as_str().unwrap();
+    let n = nonce(ca, dir);
+    let payload = json!({"termsOfServiceAgreed": true});
+    let (code, head, body) = post(ca, url, &client.jws(url, &n, None, Some(&payload)));
+    assert_eq!(code, 201, "{body}");
+    header(&head, "location").expect("Location")
+}
+
+/// A POST signed with `kid`: POST-as-GET without a payload.
+fn post_kid(
+    ca: &TestCa,
+    dir: &Value,
+    client: &Client,
+    kid: &str,
+    url: &str,
+    payload: Option<&Value>,
+) -> (u16, String, String) {
+    let n = nonce(ca, dir);
+    post(ca, url, &client.jws(url, &n, Some(kid), payload))
+}
+
+#[test]
+fn orders_and_authorizations() {
+    let ca = TestCa::start_with(|cfg| {
+        // Wildcards are refused by default (as in step-ca); allowed here.
+        let policy = "\n[authority.policy.x509]\nallowWildcardNames = true\n\n\
+                      [authority.policy.x509.deny]\ndns = [\"*.forbidden.test\"]\n";
+        let insert_at = cfg.find("[[authority.provisioners]]").unwrap();
+        cfg.insert_str(insert_at, policy);
+    });
+    ca.env
+        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    ca.reload().unwrap();
+    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
+    let dir: Value = serde_json::from_str(&body).unwrap();
+    let client = Client::new();
+    let kid = new_account(&ca, &dir, &client);
+    let new_order = dir["newOrder"].as_str().unwrap();
+
+    // A new order: 201, pending, one authorization per distinct identifier.
+    let payload = json!({"identifiers": [
+        {"type": "dns", "value": "www.example.test"},
+        {"type": "dns", "value": "WWW.example.test"},
+        {"type": "dns", "value": "*.example.test"},
+        {"type": "ip", "value": "127.0.0.1"},
+    ]});
+    let (code, head, body) = post_kid(&ca, &dir, &client, &kid, new_order, Some(&payload));
+    assert_eq!(code, 201, "{body}");
+    let order_url = header(&head, "location").expect("Location");
+    let order: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(order["status"], "pending");
+    assert_eq!(order["identifiers"].as_array().unwrap().len(), 3, "{order}");
+    assert!(order["finalize"].as_str().unwrap().ends_with("/finalize"));
+    let authzs = order["authorizations"].as_array().unwrap();
+    assert_eq!(authzs.len(), 3);
+
+    // Each authorization: the right challenges for its identifier.
+    let mut seen = Vec::new();
+    for a in authzs {
+        let a = a.as_str().unwrap();
+        let (code, _, body) = post_kid(&ca, &dir, &client, &kid, a, None);
+        assert_eq!(code, 200, "{body}");
+        let authz: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(authz["status"], "pending");
+        let mut types: Vec<&str> = authz["challenges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                assert_eq!(c["status"], "pending");
+                assert!(c["token"].as_str().unwrap().len() >= 32, "{c}");
+                c["type"].as_str().unwrap()
+            })
+            .collect();
+        types.sort_unstable();
+        let id = &authz["identifier"];
+        let wildcard = authz["wildcard"] == json!(true);
+        seen.push(format!("{}:{}:{wildcard}", id["type"], id["value"]));
+        match (id["type"].as_str().unwrap(), wildcard) {
+            ("dns", true) => assert_eq!(types, ["dns-01"]),
+            ("dns", false) => assert_eq!(types, ["dns-01", "http-01", "tls-alpn-01"]),
+            ("ip", _) => assert_eq!(types, ["http-01", "tls-alpn-01"]),
+            other => panic!("unexpected identifier {other:?}"),
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "\"dns\":\"example.test\":true",
+            "\"dns\":\"www.example.test\":false",
+            "\"ip\":\"127.0.0.1\":false"
+        ]
+    );
+
+    // The order by POST-as-GET, and in the account's list.
+    let (code, _, body) = post_kid(&ca, &dir, &client, &kid, &order_url, None);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), order);
+    let (code, _, body) = post_kid(&ca, &dir, &client, &kid, &format!("{kid}/orders"), None);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["orders"],
+        json!([order_url])
+    );
+
+    // Another account sees neither the order nor its authorizations.
+    let other = Client::new();
+    let other_kid = new_account(&ca, &dir, &other);
+    let (code, _, body) = post_kid(&ca, &dir, &other, &other_kid, &order_url, None);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("no such order"), "{body}");
+    let a0 = authzs[0].as_str().unwrap();
+    let (code, _, body) = post_kid(&ca, &dir, &other, &other_kid, a0, None);
+    assert_eq!(code, 400, "{body}");
+    // Nor can it sign with the first account's kid (malformed, as Boulder answers).
+    let (code, _, body) = post_kid(&ca, &dir, &other, &kid, &order_url, None);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("signature does not verify"), "{body}");
+
+    // Refused identifiers leave nothing behind.
+    for (ident, want) in [
+        (
+            json!({"type": "dns", "value": "a.forbidden.test"}),
+            "rejectedIdentifier",
+        ),
+        (
+            json!({"type": "dns", "value": "bad_name.test"}),
+            "rejectedIdentifier",
+        ),
+        (
+            json!({"type": "ip", "value": "999.1.1.1"}),
+            "rejectedIdentifier",
+        ),
+        (
+            json!({"type": "email", "value": "a@b.test"}),
+            "unsupportedIdentifier",
+        ),
+    ] {
+        let payload = json!({"identifiers": [ident]});
+        let (code, _, body) = post_kid(&ca, &dir, &client, &kid, new_order, Some(&payload));
+        assert_eq!(code, 400, "{body}");
+        assert!(body.contains(want), "{want}: {body}");
+    }
+    for bad in [
+        json!({"identifiers": []}),
+        json!({"nothing": 1}),
+        json!({
+            "identifiers": [{"type": "dns", "value": "x.example.test"}],
+            "notBefore": "yesterday"
+        }),
+    ] {
+        let (code, _, body) = post_kid(&ca, &dir, &client, &kid, new_order, Some(&bad));
+        assert_eq!(code, 400, "{bad}: {body}");
+        assert!(body.contains("malformed"), "{body}");
+    }
+    let (_, _, body) = post_kid(&ca, &dir, &client, &kid, &format!("{kid}/orders"), None);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["orders"],
+        json!([order_url]),
+        "a refused order was stored"
     );
 }

@@ -1,0 +1,537 @@
+//! ACME orders and authorizations (RFC 8555 §7.4, §7.5): `new-order`, reading an order, an
+//! authorization and an account's order list with POST-as-GET.
+//!
+//! A new order checks its identifiers (DNS names, wildcards, IP addresses) against the
+//! authority's and the provisioner's name policies before anything is stored, so a refused
+//! name never leaves an order behind. A still-valid authorization of the same account for
+//! the same identifier is reused; the rest are created with one challenge of each type that
+//! fits the identifier (a wildcard can only be proven with dns-01). Everything an order needs
+//! is written in one transaction.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+use vouch_model::Names;
+use vouch_registration::{AcmeError, ProblemType};
+use vouch_storage::{
+    AcmeAuthorization, AcmeChallengeType, AcmeIdentifier, AcmeOrder, NewAcmeOrder,
+    NewAuthorization, NewChallenge,
+};
+
+use super::acme::{
+    acme_provisioner, authenticate_account, base_url, internal, problem, random_id, request_url,
+    with_nonce,
+};
+use super::state::AppState;
+
+/// How long a new order and its new authorizations stay open.
+const ORDER_LIFETIME: Duration = Duration::hours(24);
+/// Most identifiers in one order.
+const MAX_IDENTIFIERS: usize = 100;
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// One identifier of a new order, checked: its stored form and whether it is a wildcard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Checked {
+    kind: &'static str,
+    /// Lower-case, without a leading `*.`.
+    value: String,
+    wildcard: bool,
+}
+
+/// Check one requested identifier (RFC 8555 §7.1.4, RFC 8738 for IP addresses).
+fn check_identifier(kind: &str, value: &str) -> Result<Checked, AcmeError> {
+    let reject = |why: &str| {
+        AcmeError::new(
+            ProblemType::RejectedIdentifier,
+            format!("identifier '{value}': {why}"),
+        )
+    };
+    match kind {
+        "dns" => {
+            let lower = value.to_ascii_lowercase();
+            let (wildcard, base) = match lower.strip_prefix("*.") {
+                Some(rest) => (true, rest.to_owned()),
+                None => (false, lower),
+            };
+            if base.parse::<IpAddr>().is_ok() {
+                return Err(reject("an IP address must use the type 'ip'"));
+            }
+            if base.is_empty() || base.len() > 253 || base.ends_with('.') {
+                return Err(reject("not a DNS name"));
+            }
+            for label in base.split('.') {
+                let ok = !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                if !ok {
+                    return Err(reject("not a DNS name"));
+                }
+            }
+            Ok(Checked {
+                kind: "dns",
+                value: base,
+                wildcard,
+            })
+        }
+        "ip" => {
+            let ip: IpAddr = value.parse().map_err(|_| reject("not an IP address"))?;
+            Ok(Checked {
+                kind: "ip",
+                value: ip.to_string(),
+                wildcard: false,
+            })
+        }
+        other => Err(AcmeError::new(
+            ProblemType::UnsupportedIdentifier,
+            format!("identifier type '{other}' is not supported (use dns or ip)"),
+        )),
+    }
+}
+
+/// The challenge types offered for an identifier.
+fn challenge_types(c: &Checked) -> Vec<AcmeChallengeType> {
+    if c.wildcard {
+        vec![AcmeChallengeType::Dns01]
+    } else if c.kind == "ip" {
+        vec![AcmeChallengeType::Http01, AcmeChallengeType::TlsAlpn01]
+    } else {
+        vec![
+            AcmeChallengeType::Http01,
+            AcmeChallengeType::Dns01,
+            AcmeChallengeType::TlsAlpn01,
+        ]
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewOrderRequest {
+    identifiers: Vec<IdentifierJson>,
+    #[serde(default)]
+    not_before: Option<String>,
+    #[serde(default)]
+    not_after: Option<String>,
+    #[serde(default)]
+    replaces: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IdentifierJson {
+    #[serde(rename = "type")]
+    kind: String,
+    value: String,
+}
+
+fn parse_time(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, AcmeError> {
+    value
+        .map(|v| {
+            OffsetDateTime::parse(v, &Rfc3339)
+                .map_err(|_| AcmeError::malformed(format!("{field} is not an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+pub(super) fn order_json(base: &str, o: &AcmeOrder) -> Value {
+    let mut v = json!({
+        "status": o.status.as_str(),
+        "expires": rfc3339(o.expires_at),
+        "identifiers": o.identifiers.iter()
+            .map(|i| json!({"type": i.kind, "value": i.value}))
+            .collect::<Vec<_>>(),
+        "authorizations": o.authorizations.iter()
+            .map(|a| format!("{base}/authz/{a}"))
+            .collect::<Vec<_>>(),
+        "finalize": format!("{base}/order/{}/finalize", o.id),
+    });
+    if let Some(t) = o.not_before {
+        v["notBefore"] = json!(rfc3339(t));
+    }
+    if let Some(t) = o.not_after {
+        v["notAfter"] = json!(rfc3339(t));
+    }
+    if o.certificate_serial.is_some() {
+        v["certificate"] = json!(format!("{base}/certificate/{}", o.id));
+    }
+    if let Some(e) = o.error.as_deref()
+        && let Ok(e) = serde_json::from_str::<Value>(e)
+    {
+        v["error"] = e;
+    }
+    if let Some(r) = &o.replaces {
+        v["replaces"] = json!(r);
+    }
+    v
+}
+
+fn authz_json(base: &str, a: &AcmeAuthorization) -> Value {
+    let challenges: Vec<Value> = a
+        .challenges
+        .iter()
+        .map(|c| {
+            let mut v = json!({
+                "type": c.kind.as_str(),
+                "url": format!("{base}/challenge/{}", c.id),
+                "token": c.token,
+                "status": c.status.as_str(),
+            });
+            if let Some(t) = c.validated_at {
+                v["validated"] = json!(rfc3339(t));
+            }
+            if let Some(e) = c.error.as_deref()
+                && let Ok(e) = serde_json::from_str::<Value>(e)
+            {
+                v["error"] = e;
+            }
+            v
+        })
+        .collect();
+    let mut v = json!({
+        "status": a.status.as_str(),
+        "expires": rfc3339(a.expires_at),
+        "identifier": {"type": a.identifier_type, "value": a.identifier_value},
+        "challenges": challenges,
+    });
+    if a.wildcard {
+        v["wildcard"] = json!(true);
+    }
+    v
+}
+
+/// Run `inner` and wrap its answer or its problem with the common headers.
+macro_rules! acme_handler {
+    ($state:expr, $name:expr, $headers:expr, $uri:expr, $inner:expr) => {{
+        let base = base_url(&$headers, &$uri, &$name);
+        let url = request_url(&$headers, &$uri);
+        match $inner(&$state, &$name, &base, &url).await {
+            Ok(r) => with_nonce(&$state, &base, r),
+            Err(e) => problem(&$state, &base, &e),
+        }
+    }};
+}
+
+/// `POST /new-order`.
+pub(super) async fn new_order(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    acme_handler!(state, name, headers, uri, |s, n, b, u| new_order_inner(
+        s, n, b, u, &body
+    ))
+}
+
+async fn new_order_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    acme_provisioner(state, name)?;
+    let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
+    let req: NewOrderRequest = jws.payload_json()?;
+    if req.identifiers.is_empty() || req.identifiers.len() > MAX_IDENTIFIERS {
+        return Err(AcmeError::malformed(format!(
+            "an order needs 1 to {MAX_IDENTIFIERS} identifiers"
+        )));
+    }
+    let mut checked: Vec<Checked> = Vec::with_capacity(req.identifiers.len());
+    for i in &req.identifiers {
+        let c = check_identifier(&i.kind, &i.value)?;
+        if !checked.contains(&c) {
+            checked.push(c);
+        }
+    }
+    let not_before = parse_time("notBefore", req.not_before.as_deref())?;
+    let not_after = parse_time("notAfter", req.not_after.as_deref())?;
+    if let (Some(nb), Some(na)) = (not_before, not_after)
+        && nb >= na
+    {
+        return Err(AcmeError::malformed("notBefore must be before notAfter"));
+    }
+    // Name policy, before anything is stored.
+    let dns: Vec<String> = checked
+        .iter()
+        .filter(|c| c.kind == "dns")
+        .map(|c| {
+            if c.wildcard {
+                format!("*.{}", c.value)
+            } else {
+                c.value.clone()
+            }
+        })
+        .collect();
+    let ips: Vec<IpAddr> = checked
+        .iter()
+        .filter_map(|c| c.value.parse().ok().filter(|_| c.kind == "ip"))
+        .collect();
+    let authority = state.authority();
+    for policy in authority.policies(name) {
+        policy
+            .check(&Names {
+                dns: &dns,
+                ips: &ips,
+                ..Names::default()
+            })
+            .map_err(|v| {
+                AcmeError::new(
+                    ProblemType::RejectedIdentifier,
+                    format!("'{}' is not allowed: {}", v.name, v.reason),
+                )
+            })?;
+    }
+    let now = state.clock.now();
+    let expires_at = now + ORDER_LIFETIME;
+    let mut authorizations = Vec::new();
+    let mut reuse = Vec::new();
+    for c in &checked {
+        if let Some(a) = state
+            .store
+            .find_valid_authorization(&acct.id, c.kind, &c.value, c.wildcard, now)
+            .await
+            .map_err(internal)?
+        {
+            reuse.push(a.id);
+            continue;
+        }
+        let mut challenges = Vec::new();
+        for kind in challenge_types(c) {
+            challenges.push(NewChallenge {
+                id: random_id()?,
+                kind,
+                token: format!("{}{}", random_id()?, random_id()?),
+            });
+        }
+        authorizations.push(NewAuthorization {
+            id: random_id()?,
+            identifier_type: c.kind.to_owned(),
+            identifier_value: c.value.clone(),
+            wildcard: c.wildcard,
+            expires_at,
+            challenges,
+        });
+    }
+    let identifiers = checked
+        .iter()
+        .map(|c| AcmeIdentifier {
+            kind: c.kind.to_owned(),
+            value: if c.wildcard {
+                format!("*.{}", c.value)
+            } else {
+                c.value.clone()
+            },
+        })
+        .collect();
+    let order = state
+        .store
+        .create_acme_order(&NewAcmeOrder {
+            id: random_id()?,
+            account_id: acct.id.clone(),
+            provisioner: name.to_owned(),
+            identifiers,
+            not_before,
+            not_after,
+            expires_at,
+            replaces: req.replaces,
+            authorizations,
+            reuse,
+        })
+        .await
+        .map_err(|e| match e.kind() {
+            vouch_model::ErrorKind::Malformed => AcmeError::malformed(e.to_string()),
+            _ => internal(e),
+        })?;
+    let location = format!("{base}/order/{}", order.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(order_json(base, &order)),
+    )
+        .into_response())
+}
+
+/// A missing or foreign record: `malformed`, the same answer for both so that ids of other
+/// accounts cannot be probed.
+fn not_found(what: &str) -> AcmeError {
+    AcmeError::malformed(format!("no such {what}"))
+}
+
+/// Look a stored id up; an id the store refuses as malformed is simply not found.
+fn lookup_error(what: &'static str) -> impl Fn(vouch_storage::Error) -> AcmeError {
+    move |e| match e.kind() {
+        vouch_model::ErrorKind::Malformed => not_found(what),
+        _ => internal(e),
+    }
+}
+
+/// `POST /order/{id}` (POST-as-GET).
+pub(super) async fn order(
+    State(state): State<Arc<AppState>>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    acme_handler!(state, name, headers, uri, |s, n, b, u| order_inner(
+        s, n, b, u, &id, &body
+    ))
+}
+
+async fn order_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    id: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    acme_provisioner(state, name)?;
+    let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
+    if !jws.is_post_as_get() {
+        return Err(AcmeError::malformed("an order is read with POST-as-GET"));
+    }
+    let order = state
+        .store
+        .get_acme_order(id)
+        .await
+        .map_err(lookup_error("order"))?
+        .filter(|o| o.account_id == acct.id)
+        .ok_or_else(|| not_found("order"))?;
+    Ok(axum::Json(order_json(base, &order)).into_response())
+}
+
+/// `POST /authz/{id}` (POST-as-GET).
+pub(super) async fn authz(
+    State(state): State<Arc<AppState>>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    acme_handler!(state, name, headers, uri, |s, n, b, u| authz_inner(
+        s, n, b, u, &id, &body
+    ))
+}
+
+async fn authz_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    id: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    acme_provisioner(state, name)?;
+    let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
+    if !jws.is_post_as_get() {
+        return Err(AcmeError::malformed(
+            "an authorization is read with POST-as-GET",
+        ));
+    }
+    let a = state
+        .store
+        .get_acme_authorization(id)
+        .await
+        .map_err(lookup_error("authorization"))?
+        .filter(|a| a.account_id == acct.id)
+        .ok_or_else(|| not_found("authorization"))?;
+    Ok(axum::Json(authz_json(base, &a)).into_response())
+}
+
+/// `POST /account/{id}/orders` (POST-as-GET): the account's order URLs.
+pub(super) async fn orders(
+    State(state): State<Arc<AppState>>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    acme_handler!(state, name, headers, uri, |s, n, b, u| orders_inner(
+        s, n, b, u, &id, &body
+    ))
+}
+
+async fn orders_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    id: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    acme_provisioner(state, name)?;
+    let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
+    if acct.id != id {
+        return Err(AcmeError::unauthorized("the kid is not this account"));
+    }
+    if !jws.is_post_as_get() {
+        return Err(AcmeError::malformed(
+            "the order list is read with POST-as-GET",
+        ));
+    }
+    let list = state
+        .store
+        .list_acme_orders(&acct.id)
+        .await
+        .map_err(internal)?;
+    let urls: Vec<String> = list
+        .iter()
+        .map(|o| format!("{base}/order/{}", o.id))
+        .collect();
+    Ok(axum::Json(json!({ "orders": urls })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_checked_and_normalised() {
+        let c = check_identifier("dns", "*.Example.COM").unwrap();
+        assert_eq!(
+            c,
+            Checked {
+                kind: "dns",
+                value: "example.com".into(),
+                wildcard: true
+            }
+        );
+        assert_eq!(challenge_types(&c), vec![AcmeChallengeType::Dns01]);
+        let ip = check_identifier("ip", "::1").unwrap();
+        assert_eq!(ip.value, "::1");
+        assert!(!challenge_types(&ip).contains(&AcmeChallengeType::Dns01));
+        for bad in [
+            "",
+            "a..b",
+            "-a.com",
+            "a.com.",
+            "*.*.a.com",
+            "a_b.com",
+            "127.0.0.1",
+        ] {
+            let e = check_identifier("dns", bad).unwrap_err();
+            assert_eq!(e.problem(), ProblemType::RejectedIdentifier, "{bad}");
+        }
+        assert!(check_identifier("ip", "300.1.1.1").is_err());
+        let e = check_identifier("email", "a@b").unwrap_err();
+        assert_eq!(e.problem(), ProblemType::UnsupportedIdentifier);
+    }
+}
