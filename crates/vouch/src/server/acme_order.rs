@@ -1,5 +1,6 @@
 //! ACME orders and authorizations (RFC 8555 §7.4, §7.5): `new-order`, reading an order, an
-//! authorization and an account's order list with POST-as-GET.
+//! authorization and an account's order list with POST-as-GET, deactivating an
+//! authorization.
 //!
 //! A new order checks its identifiers (DNS names, wildcards, IP addresses) against the
 //! authority's and the provisioner's name policies before anything is stored, so a refused
@@ -418,7 +419,13 @@ async fn order_inner(
     Ok(axum::Json(order_json(base, &order)).into_response())
 }
 
-/// `POST /authz/{id}` (POST-as-GET).
+#[derive(Debug, Deserialize)]
+struct AuthzUpdate {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// `POST /authz/{id}`: POST-as-GET reads it, `{"status": "deactivated"}` deactivates it.
 pub(super) async fn authz(
     State(state): State<Arc<AppState>>,
     Path((name, id)): Path<(String, String)>,
@@ -441,11 +448,6 @@ async fn authz_inner(
 ) -> Result<Response, AcmeError> {
     acme_provisioner(state, name)?;
     let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
-    if !jws.is_post_as_get() {
-        return Err(AcmeError::malformed(
-            "an authorization is read with POST-as-GET",
-        ));
-    }
     let a = state
         .store
         .get_acme_authorization(id)
@@ -453,6 +455,33 @@ async fn authz_inner(
         .map_err(lookup_error("authorization"))?
         .filter(|a| a.account_id == acct.id)
         .ok_or_else(|| not_found("authorization"))?;
+    if jws.is_post_as_get() {
+        return Ok(axum::Json(authz_json(base, &a)).into_response());
+    }
+    // RFC 8555 §7.5.2: the only change a client may ask for is deactivation.
+    let update: AuthzUpdate = jws.payload_json()?;
+    if update.status.as_deref() != Some("deactivated") {
+        return Err(AcmeError::malformed(
+            "an authorization can only be set to deactivated",
+        ));
+    }
+    if !state
+        .store
+        .deactivate_authorization(id)
+        .await
+        .map_err(internal)?
+    {
+        return Err(AcmeError::malformed(format!(
+            "an authorization that is {} cannot be deactivated",
+            a.status
+        )));
+    }
+    let a = state
+        .store
+        .get_acme_authorization(id)
+        .await
+        .map_err(internal)?
+        .unwrap_or(a);
     Ok(axum::Json(authz_json(base, &a)).into_response())
 }
 

@@ -359,6 +359,33 @@ fn orders_and_authorizations() {
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("signature does not verify"), "{body}");
 
+    // Deactivating an authorization makes its order invalid; twice is refused; other changes
+    // are malformed.
+    let (code, _, body) = post_kid(
+        &ca,
+        &dir,
+        &client,
+        &kid,
+        a0,
+        Some(&json!({"status": "valid"})),
+    );
+    assert_eq!(code, 400, "{body}");
+    let deactivate = json!({"status": "deactivated"});
+    let (code, _, body) = post_kid(&ca, &dir, &client, &kid, a0, Some(&deactivate));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["status"],
+        "deactivated"
+    );
+    let (code, _, body) = post_kid(&ca, &dir, &client, &kid, a0, Some(&deactivate));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("cannot be deactivated"), "{body}");
+    let (_, _, body) = post_kid(&ca, &dir, &client, &kid, &order_url, None);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["status"],
+        "invalid"
+    );
+
     // Refused identifiers leave nothing behind.
     for (ident, want) in [
         (
