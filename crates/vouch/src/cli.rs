@@ -63,6 +63,26 @@ pub struct ServeArgs {
     /// Serve the CRL over plain HTTP here (overrides insecureAddress in ca.toml).
     #[arg(long, value_name = "ADDR")]
     pub insecure_address: Option<String>,
+    /// The port ACME http-01 validation connects to.
+    #[arg(long, value_name = "PORT", default_value_t = 80)]
+    pub acme_http_port: u16,
+    /// Validate ACME challenges for NAME at ADDR instead of its DNS answer (repeatable).
+    #[arg(long, value_name = "NAME=ADDR", value_parser = parse_resolve)]
+    pub acme_resolve: Vec<(String, std::net::IpAddr)>,
+}
+
+/// `NAME=ADDR` of `--acme-resolve`.
+fn parse_resolve(s: &str) -> Result<(String, std::net::IpAddr), String> {
+    let (name, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not NAME=ADDR"))?;
+    if name.is_empty() {
+        return Err(format!("'{s}' has no name"));
+    }
+    let ip = addr
+        .parse()
+        .map_err(|_| format!("'{addr}' is not an IP address"))?;
+    Ok((name.to_ascii_lowercase(), ip))
 }
 
 /// `vouch ca certificate`.

@@ -54,6 +54,11 @@ pub(super) fn run(args: &ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let acme = server::acme_challenge::ValidationOptions {
+        http_port: args.acme_http_port,
+        resolve: args.acme_resolve.clone(),
+        ..Default::default()
+    };
     rt.block_on(async move {
         let listener = TcpListener::bind(&address)
             .await
@@ -72,7 +77,7 @@ pub(super) fn run(args: &ServeArgs) -> Result<()> {
             }
             None => None,
         };
-        let server = server::start(listener, ServerOptions { home, password, metrics, insecure }).await?;
+        let server = server::start(listener, ServerOptions { home, password, metrics, insecure, acme }).await?;
         eprintln!("Vouch is serving on https://{}", server.local_addr);
         let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;

@@ -1,5 +1,5 @@
 //! ACME (RFC 8555) over HTTP: the directory, nonces and accounts (orders and authorizations
-//! are in `acme_order`).
+//! are in `acme_order`, challenges and their validation in `acme_challenge`).
 //!
 //! Every ACME provisioner has a directory at `/acme/{name}/directory` (and under `/2.0`).
 //! URLs are built from the request's own Host and path prefix, so that the `url` a client
@@ -7,8 +7,8 @@
 //! `secrets/acme_nonce_key`, shared by every node that shares `$VOUCH_HOME`) and each is
 //! burned once in the database, so any node accepts any node's nonce exactly once. Every
 //! answer, error or not, carries a fresh `Replay-Nonce`. Errors are RFC 7807 problem
-//! documents with `urn:ietf:params:acme:error:*` types. Challenges, finalization and the rest
-//! of the protocol arrive in the next step (issue 5).
+//! documents with `urn:ietf:params:acme:error:*` types. Finalization, certificate download,
+//! revokeCert and keyChange arrive in the next step (issue 5).
 
 use std::sync::Arc;
 
@@ -45,6 +45,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/{provisioner}/order/{id}", post(super::acme_order::order))
         .route("/{provisioner}/authz/{id}", post(super::acme_order::authz))
+        .route(
+            "/{provisioner}/challenge/{id}",
+            post(super::acme_challenge::challenge),
+        )
 }
 
 /// Load the shared nonce secret, creating it (mode 0600) on first use.

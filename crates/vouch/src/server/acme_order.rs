@@ -23,7 +23,7 @@ use time::{Duration, OffsetDateTime};
 use vouch_model::Names;
 use vouch_registration::{AcmeError, ProblemType};
 use vouch_storage::{
-    AcmeAuthorization, AcmeChallengeType, AcmeIdentifier, AcmeOrder, NewAcmeOrder,
+    AcmeAuthorization, AcmeChallenge, AcmeChallengeType, AcmeIdentifier, AcmeOrder, NewAcmeOrder,
     NewAuthorization, NewChallenge,
 };
 
@@ -105,18 +105,14 @@ fn check_identifier(kind: &str, value: &str) -> Result<Checked, AcmeError> {
     }
 }
 
-/// The challenge types offered for an identifier.
+/// The challenge types offered for an identifier: only those this server can validate
+/// (http-01 so far; dns-01 and tls-alpn-01 are not offered until they are validated).
 fn challenge_types(c: &Checked) -> Vec<AcmeChallengeType> {
     if c.wildcard {
-        vec![AcmeChallengeType::Dns01]
-    } else if c.kind == "ip" {
-        vec![AcmeChallengeType::Http01, AcmeChallengeType::TlsAlpn01]
+        // RFC 8555 §7.1.3: a wildcard can only be proven with dns-01.
+        vec![]
     } else {
-        vec![
-            AcmeChallengeType::Http01,
-            AcmeChallengeType::Dns01,
-            AcmeChallengeType::TlsAlpn01,
-        ]
+        vec![AcmeChallengeType::Http01]
     }
 }
 
@@ -180,27 +176,29 @@ pub(super) fn order_json(base: &str, o: &AcmeOrder) -> Value {
     v
 }
 
+pub(super) fn challenge_json(base: &str, c: &AcmeChallenge) -> Value {
+    let mut v = json!({
+        "type": c.kind.as_str(),
+        "url": format!("{base}/challenge/{}", c.id),
+        "token": c.token,
+        "status": c.status.as_str(),
+    });
+    if let Some(t) = c.validated_at {
+        v["validated"] = json!(rfc3339(t));
+    }
+    if let Some(e) = c.error.as_deref()
+        && let Ok(e) = serde_json::from_str::<Value>(e)
+    {
+        v["error"] = e;
+    }
+    v
+}
+
 fn authz_json(base: &str, a: &AcmeAuthorization) -> Value {
     let challenges: Vec<Value> = a
         .challenges
         .iter()
-        .map(|c| {
-            let mut v = json!({
-                "type": c.kind.as_str(),
-                "url": format!("{base}/challenge/{}", c.id),
-                "token": c.token,
-                "status": c.status.as_str(),
-            });
-            if let Some(t) = c.validated_at {
-                v["validated"] = json!(rfc3339(t));
-            }
-            if let Some(e) = c.error.as_deref()
-                && let Ok(e) = serde_json::from_str::<Value>(e)
-            {
-                v["error"] = e;
-            }
-            v
-        })
+        .map(|c| challenge_json(base, c))
         .collect();
     let mut v = json!({
         "status": a.status.as_str(),
@@ -257,6 +255,15 @@ async fn new_order_inner(
     let mut checked: Vec<Checked> = Vec::with_capacity(req.identifiers.len());
     for i in &req.identifiers {
         let c = check_identifier(&i.kind, &i.value)?;
+        if challenge_types(&c).is_empty() {
+            return Err(AcmeError::new(
+                ProblemType::RejectedIdentifier,
+                format!(
+                    "identifier '{}': wildcards need dns-01, which this server does not offer yet",
+                    i.value
+                ),
+            ));
+        }
         if !checked.contains(&c) {
             checked.push(c);
         }
@@ -371,12 +378,12 @@ async fn new_order_inner(
 
 /// A missing or foreign record: `malformed`, the same answer for both so that ids of other
 /// accounts cannot be probed.
-fn not_found(what: &str) -> AcmeError {
+pub(super) fn not_found(what: &str) -> AcmeError {
     AcmeError::malformed(format!("no such {what}"))
 }
 
 /// Look a stored id up; an id the store refuses as malformed is simply not found.
-fn lookup_error(what: &'static str) -> impl Fn(vouch_storage::Error) -> AcmeError {
+pub(super) fn lookup_error(what: &'static str) -> impl Fn(vouch_storage::Error) -> AcmeError {
     move |e| match e.kind() {
         vouch_model::ErrorKind::Malformed => not_found(what),
         _ => internal(e),
@@ -543,10 +550,10 @@ mod tests {
                 wildcard: true
             }
         );
-        assert_eq!(challenge_types(&c), vec![AcmeChallengeType::Dns01]);
+        assert!(challenge_types(&c).is_empty());
         let ip = check_identifier("ip", "::1").unwrap();
         assert_eq!(ip.value, "::1");
-        assert!(!challenge_types(&ip).contains(&AcmeChallengeType::Dns01));
+        assert_eq!(challenge_types(&ip), vec![AcmeChallengeType::Http01]);
         for bad in [
             "",
             "a..b",

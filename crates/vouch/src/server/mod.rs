@@ -8,6 +8,7 @@
 //! closes the store. Reload re-reads `ca.toml`; a bad file leaves the old one serving.
 
 pub mod acme;
+pub mod acme_challenge;
 mod acme_order;
 mod api;
 pub mod crl;
@@ -65,6 +66,8 @@ pub struct ServerOptions {
     pub metrics: Option<TcpListener>,
     /// Serve the CRL here over plain HTTP (`insecureAddress`), when given.
     pub insecure: Option<TcpListener>,
+    /// How ACME challenges are validated.
+    pub acme: acme_challenge::ValidationOptions,
 }
 
 /// A running server.
@@ -123,6 +126,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
     )?);
     let tls_config = Arc::new(tls::server_config(&pki, resolver.clone())?);
     let acme_nonces = acme::nonce_key(&opts.home)?;
+    let acme_validator = acme_challenge::Validator::new(opts.acme)?;
     let state = Arc::new(AppState {
         home: opts.home,
         pki,
@@ -137,6 +141,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
         ocsp_cache: vouch_validation::ResponseCache::default(),
         ocsp_generation: std::sync::atomic::AtomicU64::new(0),
         acme_nonces,
+        acme_validator,
     });
     if let Err(e) = ocsp::rotate(&state).await {
         tracing::error!(error = %e, "issuing the first OCSP responder certificate failed");

@@ -263,7 +263,8 @@ fn post_kid(
 #[test]
 fn orders_and_authorizations() {
     let ca = TestCa::start_with(|cfg| {
-        // Wildcards are refused by default (as in step-ca); allowed here.
+        // Wildcards are refused by default (as in step-ca); allowed here, so that the
+        // refusal seen is the missing dns-01.
         let policy = "\n[authority.policy.x509]\nallowWildcardNames = true\n\n\
                       [authority.policy.x509.deny]\ndns = [\"*.forbidden.test\"]\n";
         let insert_at = cfg.find("[[authority.provisioners]]").unwrap();
@@ -282,7 +283,7 @@ fn orders_and_authorizations() {
     let payload = json!({"identifiers": [
         {"type": "dns", "value": "www.example.test"},
         {"type": "dns", "value": "WWW.example.test"},
-        {"type": "dns", "value": "*.example.test"},
+        {"type": "dns", "value": "sub.example.test"},
         {"type": "ip", "value": "127.0.0.1"},
     ]});
     let (code, head, body) = post_kid(&ca, &dir, &client, &kid, new_order, Some(&payload));
@@ -317,18 +318,14 @@ fn orders_and_authorizations() {
         let id = &authz["identifier"];
         let wildcard = authz["wildcard"] == json!(true);
         seen.push(format!("{}:{}:{wildcard}", id["type"], id["value"]));
-        match (id["type"].as_str().unwrap(), wildcard) {
-            ("dns", true) => assert_eq!(types, ["dns-01"]),
-            ("dns", false) => assert_eq!(types, ["dns-01", "http-01", "tls-alpn-01"]),
-            ("ip", _) => assert_eq!(types, ["http-01", "tls-alpn-01"]),
-            other => panic!("unexpected identifier {other:?}"),
-        }
+        // Only what this server validates is offered (http-01 so far).
+        assert_eq!(types, ["http-01"]);
     }
     seen.sort();
     assert_eq!(
         seen,
         [
-            "\"dns\":\"example.test\":true",
+            "\"dns\":\"sub.example.test\":false",
             "\"dns\":\"www.example.test\":false",
             "\"ip\":\"127.0.0.1\":false"
         ]
@@ -427,5 +424,161 @@ fn orders_and_authorizations() {
         serde_json::from_str::<Value>(&body).unwrap()["orders"],
         json!([order_url]),
         "a refused order was stored"
+    );
+}
+
+/// Answer http-01 requests on `listener`: `GET /.well-known/acme-challenge/TOKEN` gets
+/// `answers[TOKEN]`, anything else a 404. Counts the requests served.
+fn serve_http01(
+    listener: std::net::TcpListener,
+    answers: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use std::io::{BufRead, BufReader, Write};
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let path = line.split_whitespace().nth(1).unwrap_or("");
+            let answer = path
+                .strip_prefix("/.well-known/acme-challenge/")
+                .and_then(|t| answers.lock().unwrap().get(t).cloned());
+            let (status, body) = match answer {
+                Some(a) => ("200 OK", a),
+                None => ("404 Not Found", "no".to_owned()),
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    hits
+}
+
+/// Poll `url` (POST-as-GET) until its status is not pending/processing.
+fn settle(ca: &TestCa, dir: &Value, client: &Client, kid: &str, url: &str) -> Value {
+    for _ in 0..100 {
+        let (code, _, body) = post_kid(ca, dir, client, kid, url, None);
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        if v["status"] != "pending" && v["status"] != "processing" {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{url} did not settle");
+}
+
+#[test]
+fn http01_validation() {
+    let mut ca = TestCa::start();
+    ca.env
+        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    ca.reload().unwrap();
+    let answers = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    let hits = serve_http01(ca.acme_http.take().unwrap(), answers.clone());
+    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
+    let dir: Value = serde_json::from_str(&body).unwrap();
+    let client = Client::new();
+    let kid = new_account(&ca, &dir, &client);
+    let thumb = {
+        use aws_lc_rs::digest::{SHA256, digest};
+        let canon = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            client.jwk["x"].as_str().unwrap(),
+            client.jwk["y"].as_str().unwrap()
+        );
+        B64.encode(digest(&SHA256, canon.as_bytes()).as_ref())
+    };
+    let new_order = dir["newOrder"].as_str().unwrap();
+
+    // Two orders for the same name at once: one answered right, one wrong.
+    let mut results = Vec::new();
+    let other = Client::new();
+    let other_kid = new_account(&ca, &dir, &other);
+    for (c, k, right) in [(&client, kid.clone(), true), (&other, other_kid, false)] {
+        let payload = json!({"identifiers": [{"type": "dns", "value": "acme-target.test"}]});
+        let (code, head, body) = post_kid(&ca, &dir, c, &k, new_order, Some(&payload));
+        assert_eq!(code, 201, "{body}");
+        let order_url = header(&head, "location").unwrap();
+        let order: Value = serde_json::from_str(&body).unwrap();
+        let authz_url = order["authorizations"][0].as_str().unwrap().to_owned();
+        let (_, _, body) = post_kid(&ca, &dir, c, &k, &authz_url, None);
+        let authz: Value = serde_json::from_str(&body).unwrap();
+        let ch = &authz["challenges"][0];
+        assert_eq!(ch["type"], "http-01");
+        let token = ch["token"].as_str().unwrap().to_owned();
+        let answer = if right {
+            format!("{token}.{thumb}\n")
+        } else {
+            format!("{token}.not-the-thumbprint")
+        };
+        answers.lock().unwrap().insert(token, answer);
+        let ch_url = ch["url"].as_str().unwrap().to_owned();
+        // Only {} starts it.
+        let (code, _, body) = post_kid(&ca, &dir, c, &k, &ch_url, Some(&json!({"x": 1})));
+        assert_eq!(code, 400, "{body}");
+        let (code, head, body) = post_kid(&ca, &dir, c, &k, &ch_url, Some(&json!({})));
+        assert_eq!(code, 200, "{body}");
+        assert!(
+            head.contains(&format!("<{authz_url}>;rel=\"up\"")),
+            "{head}"
+        );
+        let status: Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            ["processing", "valid", "invalid"].contains(&status["status"].as_str().unwrap()),
+            "{status}"
+        );
+        results.push((c, k, order_url, authz_url, ch_url));
+    }
+    let (c, k, order_url, authz_url, ch_url) = &results[0];
+    let authz = settle(&ca, &dir, c, k, authz_url);
+    assert_eq!(authz["status"], "valid", "{authz}");
+    assert!(authz["challenges"][0]["validated"].is_string(), "{authz}");
+    assert_eq!(settle(&ca, &dir, c, k, order_url)["status"], "ready");
+    // Starting a finished challenge again changes nothing.
+    let (code, _, body) = post_kid(&ca, &dir, c, k, ch_url, Some(&json!({})));
+    assert_eq!(code, 400, "{body}");
+    let (c, k, order_url, authz_url, _) = &results[1];
+    let authz = settle(&ca, &dir, c, k, authz_url);
+    assert_eq!(authz["status"], "invalid", "{authz}");
+    let err = &authz["challenges"][0]["error"];
+    assert_eq!(
+        err["type"], "urn:ietf:params:acme:error:incorrectResponse",
+        "{authz}"
+    );
+    let order = settle(&ca, &dir, c, k, order_url);
+    assert_eq!(order["status"], "invalid", "{order}");
+    assert!(hits.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+
+    // A name that does not resolve: a connection problem, recorded, not a crash.
+    let payload = json!({"identifiers": [{"type": "dns", "value": "nowhere.invalid"}]});
+    let (_, _, body) = post_kid(&ca, &dir, &client, &kid, new_order, Some(&payload));
+    let order: Value = serde_json::from_str(&body).unwrap();
+    let authz_url = order["authorizations"][0].as_str().unwrap().to_owned();
+    let (_, _, body) = post_kid(&ca, &dir, &client, &kid, &authz_url, None);
+    let authz: Value = serde_json::from_str(&body).unwrap();
+    let ch_url = authz["challenges"][0]["url"].as_str().unwrap().to_owned();
+    let (code, _, body) = post_kid(&ca, &dir, &client, &kid, &ch_url, Some(&json!({})));
+    assert_eq!(code, 200, "{body}");
+    let authz = settle(&ca, &dir, &client, &kid, &authz_url);
+    assert_eq!(authz["status"], "invalid");
+    assert_eq!(
+        authz["challenges"][0]["error"]["type"], "urn:ietf:params:acme:error:connection",
+        "{authz}"
     );
 }

@@ -13,6 +13,9 @@ pub struct TestCa {
     pub port: u16,
     pub insecure_port: u16,
     pub metrics_port: u16,
+    /// Where the CA's ACME http-01 validation connects (`acme-target.test` resolves to
+    /// 127.0.0.1); a test takes it to answer challenges.
+    pub acme_http: Option<std::net::TcpListener>,
     rt: tokio::runtime::Runtime,
     server: Option<vouch::server::RunningServer>,
 }
@@ -50,6 +53,9 @@ impl TestCa {
         let text = text.replace("INSECURE_PORT", &insecure_port.to_string());
         std::fs::write(&config, text).unwrap();
         let home = env.home();
+        // A port for ACME http-01 answers (tests take the listener and serve on it).
+        let acme_http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let acme_http_port = acme_http.local_addr().unwrap().port();
         let (server, metrics_port) = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -61,6 +67,11 @@ impl TestCa {
                     password: zeroize::Zeroizing::new("correct horse battery staple".to_owned()),
                     metrics: Some(metrics),
                     insecure: Some(insecure),
+                    acme: vouch::server::acme_challenge::ValidationOptions {
+                        http_port: acme_http_port,
+                        resolve: vec![("acme-target.test".to_owned(), [127, 0, 0, 1].into())],
+                        ..Default::default()
+                    },
                 },
             )
             .await
@@ -77,6 +88,7 @@ impl TestCa {
         );
         std::fs::write(&defaults, text).unwrap();
         TestCa {
+            acme_http: Some(acme_http),
             env,
             port,
             insecure_port,
