@@ -247,14 +247,49 @@ pub(super) async fn sign(
         ..CertificateRequestData::default()
     }
     .with_sans(csr.sans.iter().map(ToString::to_string));
-    let mut data = TemplateData::from_token(&claims, request)
+    let data = TemplateData::from_token(&claims, request)
         .with_user_data(req.template_data.clone().unwrap_or(serde_json::Value::Null));
-    if let Some(x509) = provisioner.options.as_ref().and_then(|o| o.x509.as_ref()) {
+    let issued = issue_with_template(
+        &state,
+        &authority,
+        &Provisioner::Jwk(provisioner.clone()),
+        ProvisionerInfo {
+            type_id: JWK_TYPE,
+            name: provisioner.name.clone(),
+            credential_id: provisioner.key.kid.clone().unwrap_or_default(),
+        },
+        data,
+        &csr.spki_der,
+        (not_before, not_after),
+        now,
+    )
+    .await?;
+    super::metrics::issued(&provisioner.name);
+    tracing::info!(provisioner = %provisioner.name, serial = %vouch_issuing::serial_hex(&issued.serial), "issued");
+    Ok(certificate_response(&state, &issued.der))
+}
+
+/// Render `data` with the provisioner's template (step's default leaf template unless it has
+/// its own), add the configured status URLs and the provisioner extension, and issue: policy,
+/// intent, sign, verify, stored before it is returned.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn issue_with_template(
+    state: &AppState,
+    authority: &Authority,
+    provisioner: &Provisioner,
+    info: ProvisionerInfo,
+    data: TemplateData,
+    spki_der: &[u8],
+    validity: (OffsetDateTime, OffsetDateTime),
+    now: OffsetDateTime,
+) -> Result<vouch_issuing::IssuedCertificate, ApiError> {
+    let mut data = data;
+    if let Some(x509) = provisioner.x509_options() {
         data = data.with_provisioner_data(&x509.template_data);
     }
     let template_text = authority
         .templates
-        .get(&provisioner.name)
+        .get(provisioner.name())
         .map_or(DEFAULT_LEAF_TEMPLATE, String::as_str);
     let rendered = render_x509_template(template_text, &data).map_err(|e| match e.kind() {
         ErrorKind::Internal => ApiError::internal(e),
@@ -282,28 +317,21 @@ pub(super) async fn sign(
             rendered.issuing_certificate_url = vouch_model::MultiString(vec![u.clone()]);
         }
     }
-    let mut spec = template_spec(&rendered, &csr.spki_der, not_before, not_after)?;
-    spec.extensions
-        .push(step_provisioner_extension(&ProvisionerInfo {
-            type_id: JWK_TYPE,
-            name: provisioner.name.clone(),
-            credential_id: provisioner.key.kid.clone().unwrap_or_default(),
-        })?);
-    let issued = state
+    let (not_before, not_after) = validity;
+    let mut spec = template_spec(&rendered, spki_der, not_before, not_after)?;
+    spec.extensions.push(step_provisioner_extension(&info)?);
+    Ok(state
         .pki
         .issuer
         .issue(
             &spec,
-            &csr.spki_der,
-            Some(&provisioner.name),
-            &authority.policies(&provisioner.name),
+            spki_der,
+            Some(provisioner.name()),
+            &authority.policies(provisioner.name()),
             &StoreLog {
                 store: &state.store,
             },
             now,
         )
-        .await?;
-    super::metrics::issued(&provisioner.name);
-    tracing::info!(provisioner = %provisioner.name, serial = %vouch_issuing::serial_hex(&issued.serial), "issued");
-    Ok(certificate_response(&state, &issued.der))
+        .await?)
 }
