@@ -7,8 +7,8 @@
 //! `secrets/acme_nonce_key`, shared by every node that shares `$VOUCH_HOME`) and each is
 //! burned once in the database, so any node accepts any node's nonce exactly once. Every
 //! answer, error or not, carries a fresh `Replay-Nonce`. Errors are RFC 7807 problem
-//! documents with `urn:ietf:params:acme:error:*` types. Finalization, certificate download,
-//! revokeCert and keyChange arrive in the next step (issue 5).
+//! documents with `urn:ietf:params:acme:error:*` types. Finalization and download are in
+//! `acme_finalize`; revokeCert and keyChange arrive in the next step (issue 5).
 
 use std::sync::Arc;
 
@@ -45,6 +45,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/{provisioner}/order/{id}", post(super::acme_order::order))
         .route("/{provisioner}/authz/{id}", post(super::acme_order::authz))
+        .route(
+            "/{provisioner}/order/{id}/finalize",
+            post(super::acme_finalize::finalize),
+        )
+        .route(
+            "/{provisioner}/certificate/{id}",
+            post(super::acme_finalize::certificate),
+        )
         .route(
             "/{provisioner}/challenge/{id}",
             post(super::acme_challenge::challenge),

@@ -56,6 +56,11 @@ impl ApiError {
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
+
+    /// The client-safe message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 /// The HTTP status of each kind (the ACME mapping lives with the ACME routes).

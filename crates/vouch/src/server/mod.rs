@@ -9,6 +9,7 @@
 
 pub mod acme;
 pub mod acme_challenge;
+mod acme_finalize;
 mod acme_order;
 mod api;
 pub mod crl;

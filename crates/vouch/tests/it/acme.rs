@@ -553,6 +553,73 @@ fn http01_validation() {
     // Starting a finished challenge again changes nothing.
     let (code, _, body) = post_kid(&ca, &dir, c, k, ch_url, Some(&json!({})));
     assert_eq!(code, 400, "{body}");
+
+    // Finalize: a CSR naming another name is refused (the order stays ready), then the
+    // right one issues; a second finalize is orderNotReady.
+    let order: Value = serde_json::from_str(&post_kid(&ca, &dir, c, k, order_url, None).2).unwrap();
+    let finalize = order["finalize"].as_str().unwrap().to_owned();
+    let csr = |cn: &str, san: &str| {
+        let key = ca.env.path("acme.key");
+        let der = ca.env.path("acme.csr.der");
+        crate::support::openssl_ok(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key.to_str().unwrap(),
+            "-subj",
+            &format!("/CN={cn}"),
+            "-addext",
+            &format!("subjectAltName={san}"),
+            "-outform",
+            "DER",
+            "-out",
+            der.to_str().unwrap(),
+        ]);
+        B64.encode(std::fs::read(&der).unwrap())
+    };
+    let bad = json!({"csr": csr("acme-target.test", "DNS:acme-target.test,DNS:other.test")});
+    let (code, _, body) = post_kid(&ca, &dir, c, k, &finalize, Some(&bad));
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body.contains("badCSR") && body.contains("other.test"),
+        "{body}"
+    );
+    let (code, _, body) = post_kid(&ca, &dir, c, k, &finalize, Some(&json!({"csr": "!!"})));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("badCSR"), "{body}");
+    let good = json!({"csr": csr("acme-target.test", "DNS:acme-target.test")});
+    let (code, _, body) = post_kid(&ca, &dir, c, k, &finalize, Some(&good));
+    assert_eq!(code, 200, "{body}");
+    let order: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(order["status"], "valid", "{order}");
+    let (code, _, body) = post_kid(&ca, &dir, c, k, &finalize, Some(&good));
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("orderNotReady"), "{body}");
+    // Download: PEM leaf + intermediate, verified by openssl and linted.
+    let cert_url = order["certificate"].as_str().unwrap();
+    let (code, head, pem) = post_kid(&ca, &dir, c, k, cert_url, None);
+    assert_eq!(code, 200, "{pem}");
+    assert_eq!(
+        header(&head, "content-type").as_deref(),
+        Some("application/pem-certificate-chain")
+    );
+    assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 2, "{pem}");
+    let chain = ca.env.write("acme-chain.pem", &pem);
+    let leaf_end = pem.find("-----END CERTIFICATE-----").unwrap() + 25;
+    let leaf = ca.env.write("acme-leaf.pem", &pem[..leaf_end]);
+    crate::support::openssl_verify(&ca.root(), Some(&chain), &leaf);
+    let text = crate::support::openssl_text(&leaf);
+    assert!(text.contains("DNS:acme-target.test"), "{text}");
+    crate::support::pkilint("lint_pkix_cert", &leaf);
+    // The other account cannot download it.
+    let (code, _, _) = post_kid(&ca, &dir, &other, &results[1].1, cert_url, None);
+    assert_eq!(code, 400);
+
     let (c, k, order_url, authz_url, _) = &results[1];
     let authz = settle(&ca, &dir, c, k, authz_url);
     assert_eq!(authz["status"], "invalid", "{authz}");

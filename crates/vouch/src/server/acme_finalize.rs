@@ -1,0 +1,308 @@
+//! ACME finalization and certificate download (RFC 8555 §7.4, §7.4.2).
+//!
+//! Finalizing a `ready` order moves it to `processing` exactly once (a second finalize gets
+//! `orderNotReady`), checks that the CSR names exactly the order's identifiers (the common
+//! name, if any, must be one of them), and issues through the same path as `/1.0/sign`: the
+//! provisioner's template, its claims for the lifetime, the name policies, the certificate
+//! stored before the order points at it. An issuance failure leaves the order `invalid` with
+//! the problem. The certificate is downloaded as `application/pem-certificate-chain`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use vouch_issuing::{ProvisionerInfo, San, public_key_algorithm_name, verify_csr};
+use vouch_model::{EffectiveClaims, ErrorKind, Provisioner};
+use vouch_registration::{
+    AcmeError, CertificateRequestData, Problem, ProblemType, SanData, SubjectData, TemplateData,
+};
+use vouch_storage::{AcmeOrder, AcmeOrderStatus};
+
+use super::acme::{
+    acme_provisioner, authenticate_account, base_url, internal, problem, request_url, with_nonce,
+};
+use super::acme_order::{lookup_error, not_found, order_json};
+use super::state::AppState;
+
+/// step-ca's type number of ACME provisioners, in the provisioner extension.
+const ACME_TYPE: u8 = 6;
+
+#[derive(Debug, Deserialize)]
+struct FinalizeRequest {
+    csr: String,
+}
+
+/// The order of this account, or "no such order".
+async fn own_order(state: &AppState, id: &str, account: &str) -> Result<AcmeOrder, AcmeError> {
+    state
+        .store
+        .get_acme_order(id)
+        .await
+        .map_err(lookup_error("order"))?
+        .filter(|o| o.account_id == account)
+        .ok_or_else(|| not_found("order"))
+}
+
+fn bad_csr(detail: impl Into<String>) -> AcmeError {
+    AcmeError::new(ProblemType::BadCsr, detail)
+}
+
+/// A name of the CSR as the order writes its identifiers.
+fn identifier_of(san: &San) -> Result<String, AcmeError> {
+    match san {
+        San::Dns(d) => Ok(d.to_ascii_lowercase()),
+        San::Ip(ip) => Ok(ip.to_string()),
+        other => Err(bad_csr(format!(
+            "the CSR asks for '{other}', which an ACME order cannot authorize"
+        ))),
+    }
+}
+
+/// `POST /order/{id}/finalize`.
+pub(super) async fn finalize(
+    State(state): State<Arc<AppState>>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let base = base_url(&headers, &uri, &name);
+    let url = request_url(&headers, &uri);
+    match finalize_inner(&state, &name, &base, &url, &id, &body).await {
+        Ok(r) => with_nonce(&state, &base, r),
+        Err(e) => problem(&state, &base, &e),
+    }
+}
+
+async fn finalize_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    id: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    let p = acme_provisioner(state, name)?;
+    let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
+    let order = own_order(state, id, &acct.id).await?;
+    let req: FinalizeRequest = jws.payload_json()?;
+    let now = state.clock.now();
+    if order.status != AcmeOrderStatus::Ready || order.expires_at <= now {
+        return Err(AcmeError::new(
+            ProblemType::OrderNotReady,
+            format!(
+                "the order is {}, not ready",
+                if order.expires_at <= now {
+                    "expired"
+                } else {
+                    order.status.as_str()
+                }
+            ),
+        ));
+    }
+    let der = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(req.csr.trim_end_matches('='))
+        .map_err(|_| bad_csr("csr is not base64url"))?;
+    let csr = verify_csr(&der).map_err(|e| bad_csr(e.to_string()))?;
+    // The CSR must name exactly the order's identifiers.
+    let want: BTreeSet<String> = order
+        .identifiers
+        .iter()
+        .map(|i| i.value.to_ascii_lowercase())
+        .collect();
+    let mut got = BTreeSet::new();
+    for san in &csr.sans {
+        got.insert(identifier_of(san)?);
+    }
+    let cn = csr
+        .subject
+        .common_name()
+        .filter(|cn| !cn.is_empty())
+        .map(|cn| cn.to_ascii_lowercase());
+    if let Some(cn) = &cn {
+        let as_ident = cn
+            .parse::<std::net::IpAddr>()
+            .map_or_else(|_| cn.clone(), |ip| ip.to_string());
+        if !want.contains(&as_ident) {
+            return Err(bad_csr(format!(
+                "the CSR's common name '{cn}' is not an identifier of the order"
+            )));
+        }
+        got.insert(as_ident);
+    }
+    if got != want {
+        let extra: Vec<&String> = got.difference(&want).collect();
+        let missing: Vec<&String> = want.difference(&got).collect();
+        return Err(bad_csr(format!(
+            "the CSR must name exactly the order's identifiers (not in the order: {extra:?}; \
+             missing: {missing:?})"
+        )));
+    }
+    if !state
+        .store
+        .set_order_processing(id)
+        .await
+        .map_err(internal)?
+    {
+        return Err(AcmeError::new(
+            ProblemType::OrderNotReady,
+            "the order is being finalized already",
+        ));
+    }
+    match issue(state, &p, &order, &csr, cn.as_deref(), now).await {
+        Ok(serial) => {
+            state
+                .store
+                .finish_order(id, Some(&serial), None)
+                .await
+                .map_err(internal)?;
+        }
+        Err(e) => {
+            let problem = serde_json::to_string(&Problem::from(&e)).ok();
+            if let Err(se) = state.store.finish_order(id, None, problem.as_deref()).await {
+                tracing::error!(order = %id, error = %se, "recording a failed ACME order");
+            }
+            return Err(e);
+        }
+    }
+    let order = own_order(state, id, &acct.id).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::LOCATION, format!("{base}/order/{id}"))],
+        axum::Json(order_json(base, &order)),
+    )
+        .into_response())
+}
+
+/// Issue the order's certificate; answers its serial (hex).
+async fn issue(
+    state: &AppState,
+    p: &vouch_model::AcmeProvisioner,
+    order: &AcmeOrder,
+    csr: &vouch_issuing::VerifiedCsr,
+    cn: Option<&str>,
+    now: time::OffsetDateTime,
+) -> Result<String, AcmeError> {
+    let authority = state.authority();
+    let effective = EffectiveClaims::resolve(&authority.config.authority.claims, p.claims.as_ref());
+    let fmt = |t: Option<time::OffsetDateTime>| t.and_then(|t| t.format(&Rfc3339).ok());
+    let (nb, na) = (fmt(order.not_before), fmt(order.not_after));
+    let validity = super::sign::validity(
+        &effective,
+        authority.config.authority.backdate(),
+        nb.as_deref(),
+        na.as_deref(),
+        now,
+    )
+    .map_err(api_to_acme)?;
+    let names: Vec<&str> = order.identifiers.iter().map(|i| i.value.as_str()).collect();
+    let subject = cn.or(names.first().copied()).unwrap_or_default();
+    let request = CertificateRequestData {
+        subject: SubjectData::common_name(subject.to_owned()),
+        public_key_algorithm: csr
+            .key
+            .key_type
+            .map_or("", public_key_algorithm_name)
+            .to_owned(),
+        ..CertificateRequestData::default()
+    }
+    .with_sans(csr.sans.iter().map(ToString::to_string));
+    let data = TemplateData::new(
+        SubjectData::common_name(subject.to_owned()),
+        names.iter().map(|n| SanData::from_name(n)).collect(),
+        serde_json::Value::Object(serde_json::Map::new()),
+        request,
+    );
+    let issued = super::sign::issue_with_template(
+        state,
+        &authority,
+        &Provisioner::Acme(p.clone()),
+        ProvisionerInfo {
+            type_id: ACME_TYPE,
+            name: p.name.clone(),
+            credential_id: String::new(),
+        },
+        data,
+        &csr.spki_der,
+        validity,
+        now,
+    )
+    .await
+    .map_err(api_to_acme)?;
+    let serial = vouch_issuing::serial_hex(&issued.serial);
+    super::metrics::issued(&p.name);
+    tracing::info!(provisioner = %p.name, order = %order.id, serial = %serial, "issued (ACME)");
+    Ok(serial)
+}
+
+fn api_to_acme(e: super::error::ApiError) -> AcmeError {
+    let kind = match e.kind() {
+        ErrorKind::PolicyForbids => ProblemType::RejectedIdentifier,
+        ErrorKind::Malformed | ErrorKind::BadCsr => ProblemType::BadCsr,
+        ErrorKind::Forbidden | ErrorKind::Unauthorized => ProblemType::Unauthorized,
+        ErrorKind::RateLimited => ProblemType::RateLimited,
+        _ => ProblemType::ServerInternal,
+    };
+    AcmeError::new(kind, e.message())
+}
+
+/// `POST /certificate/{order}` (POST-as-GET): the leaf and the intermediate, PEM.
+pub(super) async fn certificate(
+    State(state): State<Arc<AppState>>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let base = base_url(&headers, &uri, &name);
+    let url = request_url(&headers, &uri);
+    match certificate_inner(&state, &name, &base, &url, &id, &body).await {
+        Ok(r) => with_nonce(&state, &base, r),
+        Err(e) => problem(&state, &base, &e),
+    }
+}
+
+async fn certificate_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    id: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    acme_provisioner(state, name)?;
+    let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
+    if !jws.is_post_as_get() {
+        return Err(AcmeError::malformed(
+            "a certificate is downloaded with POST-as-GET",
+        ));
+    }
+    let order = own_order(state, id, &acct.id).await?;
+    let serial = order
+        .certificate_serial
+        .as_deref()
+        .ok_or_else(|| not_found("certificate"))?;
+    let der = state
+        .store
+        .get_certificate(serial)
+        .await
+        .map_err(internal)?
+        .and_then(|r| r.der)
+        .ok_or_else(|| internal(format!("order {id}: certificate {serial} is not stored")))?;
+    let mut pem = vouch_issuing::to_pem("CERTIFICATE", &der);
+    for ca in state.pki.intermediates() {
+        pem.push_str(&vouch_issuing::to_pem("CERTIFICATE", &ca));
+    }
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+        pem,
+    )
+        .into_response())
+}
