@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the test suite needs on a fresh Debian machine, and nothing when it is there:
-# openssl (verifier), PostgreSQL (the HA store's contract tests), pkilint (RFC 5280 linter) and
+# openssl (verifier), certbot and lego (real ACME clients), PostgreSQL (the HA store's contract tests), pkilint (RFC 5280 linter) and
 # jwcrypto (JOSE), the last two from PyPI in a venv under /var/tmp/vouch-tools. Safe to run repeatedly.
 set -euo pipefail
 
@@ -12,6 +12,8 @@ need_apt=()
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v certbot >/dev/null 2>&1 || need_apt+=(certbot)
+command -v lego >/dev/null 2>&1 || need_apt+=(lego)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
@@ -34,3 +36,5 @@ if [ ! -x "$TOOLS/venv/bin/lint_pkix_cert" ] || ! "$TOOLS/venv/bin/python" -c 'i
 fi
 "$TOOLS/venv/bin/lint_pkix_cert" --help >/dev/null
 "$TOOLS/venv/bin/python" -c 'import jwcrypto'
+certbot --version >/dev/null
+lego --version >/dev/null

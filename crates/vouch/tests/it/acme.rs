@@ -649,3 +649,97 @@ fn http01_validation() {
         "{authz}"
     );
 }
+
+/// A real ACME client run: `program args` with `envs`, which must succeed.
+fn run_client(program: &str, args: &[&str], envs: &[(&str, &std::path::Path)]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); scripts/test-deps.sh installs it"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{program} failed:\n{text}");
+    text
+}
+
+/// certbot and lego, unchanged, complete http-01 orders against Vouch; the certificates they
+/// receive verify with openssl and lint clean.
+#[test]
+fn certbot_and_lego_complete_orders() {
+    let mut ca = TestCa::start();
+    ca.env
+        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    ca.reload().unwrap();
+    // The clients bind the challenge port themselves.
+    let port = ca.acme_http.take().unwrap().local_addr().unwrap().port();
+    let dir_url = ca.url("/acme/acme/directory");
+    let root = ca.root();
+
+    let work = ca.env.path("certbot");
+    let w = work.to_str().unwrap();
+    let port_s = port.to_string();
+    run_client(
+        "certbot",
+        &[
+            "certonly",
+            "--standalone",
+            "--server",
+            &dir_url,
+            "--http-01-address",
+            "127.0.0.1",
+            "--http-01-port",
+            &port_s,
+            "--non-interactive",
+            "--agree-tos",
+            "--register-unsafely-without-email",
+            "--config-dir",
+            &format!("{w}/config"),
+            "--work-dir",
+            &format!("{w}/work"),
+            "--logs-dir",
+            &format!("{w}/logs"),
+            "-d",
+            "acme-target.test",
+            "--cert-name",
+            "target",
+        ],
+        &[("REQUESTS_CA_BUNDLE", &root)],
+    );
+    let live = work.join("config/live/target");
+    crate::support::openssl_verify(&root, Some(&live.join("chain.pem")), &live.join("cert.pem"));
+    crate::support::pkilint("lint_pkix_cert", &live.join("cert.pem"));
+    assert!(crate::support::openssl_text(&live.join("cert.pem")).contains("DNS:acme-target.test"));
+
+    let lego_dir = ca.env.path("lego");
+    run_client(
+        "lego",
+        &[
+            "--server",
+            &dir_url,
+            "--email",
+            "ops@example.test",
+            "--accept-tos",
+            "--domains",
+            "acme-target.test",
+            "--http",
+            "--http.port",
+            &format!("127.0.0.1:{port}"),
+            "--path",
+            lego_dir.to_str().unwrap(),
+            "run",
+        ],
+        &[("LEGO_CA_CERTIFICATES", &root)],
+    );
+    let crt = lego_dir.join("certificates/acme-target.test.crt");
+    let pem = std::fs::read_to_string(&crt).unwrap();
+    let leaf_end = pem.find("-----END CERTIFICATE-----").unwrap() + 25;
+    let leaf = ca.env.write("lego-leaf.pem", &pem[..leaf_end]);
+    crate::support::openssl_verify(&root, Some(&crt), &leaf);
+    crate::support::pkilint("lint_pkix_cert", &leaf);
+    // Both are stored and attributed to the ACME provisioner.
+    assert!(ca.count() >= 2);
+}
