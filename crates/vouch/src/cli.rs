@@ -19,7 +19,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the online CA (step-ca compatible HTTPS API) from $VOUCH_HOME.
     #[command(
-        after_help = "Examples:\n  vouch serve --password-file ca-password.txt\n  VOUCH_PASSWORD_FILE=/run/secrets/ca-password vouch serve --log-format json"
+        after_help = "Examples:\n  vouch serve --password-file ca-password.txt\n  VOUCH_PASSWORD_FILE=/run/secrets/ca-password vouch serve --log-format json\n  vouch serve --acme-http-port 8080 --acme-resolve app.lab=10.0.0.7   # ACME validation in a lab"
     )]
     Serve(ServeArgs),
     /// Create a new PKI (root, intermediate, first provisioner, config, database) in $VOUCH_HOME.
