@@ -7,8 +7,8 @@
 //! `secrets/acme_nonce_key`, shared by every node that shares `$VOUCH_HOME`) and each is
 //! burned once in the database, so any node accepts any node's nonce exactly once. Every
 //! answer, error or not, carries a fresh `Replay-Nonce`. Errors are RFC 7807 problem
-//! documents with `urn:ietf:params:acme:error:*` types. Finalization and download are in
-//! `acme_finalize`; revokeCert and keyChange arrive in the next step (issue 5).
+//! documents with `urn:ietf:params:acme:error:*` types. Finalization, download and revokeCert
+//! are in `acme_finalize`; keyChange arrives in the next step (issue 5).
 
 use std::sync::Arc;
 
@@ -48,6 +48,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/{provisioner}/order/{id}/finalize",
             post(super::acme_finalize::finalize),
+        )
+        .route(
+            "/{provisioner}/revoke-cert",
+            post(super::acme_finalize::revoke_cert),
         )
         .route(
             "/{provisioner}/certificate/{id}",
@@ -404,6 +408,17 @@ pub(super) async fn authenticate_account(
     body: &[u8],
 ) -> Result<(AcmeJws, vouch_storage::AcmeAccount), AcmeError> {
     let jws = authenticate_request(state, body, url).await?;
+    let acct = verify_account(state, name, base, &jws).await?;
+    Ok((jws, acct))
+}
+
+/// The valid account of this provisioner whose `kid` signed `jws`, the signature checked.
+pub(super) async fn verify_account(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    jws: &AcmeJws,
+) -> Result<vouch_storage::AcmeAccount, AcmeError> {
     let KeyRef::Kid(kid) = jws.key_ref() else {
         return Err(AcmeError::malformed(
             "this request must be signed with the account's kid",
@@ -430,7 +445,7 @@ pub(super) async fn authenticate_account(
     if acct.status != vouch_storage::AcmeAccountStatus::Valid {
         return Err(AcmeError::unauthorized("the account is not valid"));
     }
-    Ok((jws, acct))
+    Ok(acct)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -6,6 +6,10 @@
 //! provisioner's template, its claims for the lifetime, the name policies, the certificate
 //! stored before the order points at it. An issuance failure leaves the order `invalid` with
 //! the problem. The certificate is downloaded as `application/pem-certificate-chain`.
+//!
+//! revokeCert (§7.6) is authorised either by the account that ordered the certificate
+//! (signed with its `kid`) or by the certificate's own key (signed with a `jwk` equal to the
+//! certificate's public key), and revokes through the same path as `/1.0/revoke`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -21,11 +25,13 @@ use vouch_issuing::{ProvisionerInfo, San, public_key_algorithm_name, verify_csr}
 use vouch_model::{EffectiveClaims, ErrorKind, Provisioner};
 use vouch_registration::{
     AcmeError, CertificateRequestData, Problem, ProblemType, SanData, SubjectData, TemplateData,
+    thumbprint,
 };
 use vouch_storage::{AcmeOrder, AcmeOrderStatus};
 
 use super::acme::{
-    acme_provisioner, authenticate_account, base_url, internal, problem, request_url, with_nonce,
+    acme_provisioner, authenticate_account, authenticate_request, base_url, internal, problem,
+    request_url, verify_account, with_nonce,
 };
 use super::acme_order::{lookup_error, not_found, order_json};
 use super::state::AppState;
@@ -305,4 +311,96 @@ async fn certificate_inner(
         pem,
     )
         .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct RevokeRequest {
+    certificate: String,
+    #[serde(default)]
+    reason: Option<u8>,
+}
+
+/// `POST /revoke-cert`.
+pub(super) async fn revoke_cert(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let base = base_url(&headers, &uri, &name);
+    let url = request_url(&headers, &uri);
+    match revoke_inner(&state, &name, &base, &url, &body).await {
+        Ok(r) => with_nonce(&state, &base, r),
+        Err(e) => problem(&state, &base, &e),
+    }
+}
+
+async fn revoke_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    acme_provisioner(state, name)?;
+    let jws = authenticate_request(state, body, url).await?;
+    let req: RevokeRequest = jws.payload_json()?;
+    let reason = req.reason.unwrap_or(0);
+    if reason > 10 || reason == 7 {
+        return Err(AcmeError::new(
+            ProblemType::BadRevocationReason,
+            format!("reason {reason} is not an RFC 5280 revocation reason"),
+        ));
+    }
+    let der = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(req.certificate.trim_end_matches('='))
+        .map_err(|_| AcmeError::malformed("certificate is not base64url"))?;
+    vouch_issuing::check_certificate_issued_by(&der, state.pki.issuer.certificate())
+        .map_err(|_| AcmeError::malformed("the certificate was not issued by this CA"))?;
+    let presented = super::lifecycle::presented_der(&der)
+        .map_err(|e| AcmeError::malformed(e.message().to_owned()))?;
+    match jws.key_ref() {
+        vouch_registration::KeyRef::Kid(_) => {
+            let acct = verify_account(state, name, base, &jws).await?;
+            let orders = state
+                .store
+                .list_acme_orders(&acct.id)
+                .await
+                .map_err(internal)?;
+            if !orders
+                .iter()
+                .any(|o| o.certificate_serial.as_deref() == Some(presented.serial.as_str()))
+            {
+                return Err(AcmeError::unauthorized(
+                    "this account did not order the certificate",
+                ));
+            }
+        }
+        vouch_registration::KeyRef::Jwk(_) => {
+            let jwk = jws.verify_embedded()?;
+            let (_, cert) = x509_parser::parse_x509_certificate(&der)
+                .map_err(|_| AcmeError::malformed("unparsable certificate"))?;
+            let cert_key = super::lifecycle::spki_to_jwk(cert.public_key())
+                .map_err(|e| AcmeError::unauthorized(e.message().to_owned()))?;
+            let same = matches!(
+                (thumbprint(jwk), thumbprint(&cert_key)),
+                (Ok(a), Ok(b)) if a == b
+            );
+            if !same {
+                return Err(AcmeError::unauthorized(
+                    "the request is not signed by the certificate's key",
+                ));
+            }
+        }
+    }
+    super::lifecycle::apply_revocation(state, &presented.serial, reason, None, false)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::AlreadyRevoked => {
+                AcmeError::new(ProblemType::AlreadyRevoked, e.message().to_owned())
+            }
+            _ => api_to_acme(e),
+        })?;
+    Ok(StatusCode::OK.into_response())
 }

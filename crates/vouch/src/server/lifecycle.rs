@@ -31,13 +31,13 @@ use super::sign::{authorize_token, certificate_response, json_body, token_provis
 use super::state::{AppState, StoreLog};
 
 /// What renewal keeps from the certificate being renewed.
-struct Presented {
-    serial: String,
+pub(super) struct Presented {
+    pub(super) serial: String,
     not_before: time::OffsetDateTime,
     not_after: time::OffsetDateTime,
     subject: vouch_issuing::Dn,
     sans: Vec<San>,
-    spki: Vec<u8>,
+    pub(super) spki: Vec<u8>,
     lifetime: time::Duration,
     provisioner: Option<ProvisionerInfo>,
 }
@@ -53,7 +53,7 @@ fn presented(peer: &PeerChain) -> Result<Presented, ApiError> {
 }
 
 /// What renewal needs from a certificate (DER).
-fn presented_der(leaf: &[u8]) -> Result<Presented, ApiError> {
+pub(super) fn presented_der(leaf: &[u8]) -> Result<Presented, ApiError> {
     let (_, cert) = X509Certificate::from_der(leaf)
         .map_err(|_| ApiError::malformed("unparsable client certificate"))?;
     let subject = vouch_issuing::Dn::from_name(cert.subject()).map_err(ApiError::from)?;
@@ -259,7 +259,7 @@ async fn renew_token(state: &AppState, token: &str) -> Result<Presented, ApiErro
 }
 
 /// The public key of a certificate as a JWK, to verify the token it signed.
-fn spki_to_jwk(
+pub(super) fn spki_to_jwk(
     spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
 ) -> Result<vouch_model::Jwk, ApiError> {
     use base64::Engine;
@@ -422,16 +422,31 @@ pub(super) async fn revoke(
             }
         }
     }
+    apply_revocation(
+        &state,
+        &serial,
+        req.reason_code,
+        req.reason.as_deref(),
+        req.passive,
+    )
+    .await?;
+    tracing::info!(serial = %serial, passive = req.passive, reason_code = req.reason_code, "revoked");
+    Ok(Json(json!({"status": "ok"})).into_response())
+}
+
+/// Revoke an authorised serial: stored, OCSP answers revoked at once (active revocation), the
+/// CRL is rebuilt soon. Shared by `/1.0/revoke` and ACME `revokeCert`.
+pub(super) async fn apply_revocation(
+    state: &AppState,
+    serial: &str,
+    reason_code: u8,
+    reason: Option<&str>,
+    passive: bool,
+) -> Result<(), ApiError> {
     let now = state.clock.now();
     state
         .store
-        .revoke(
-            &serial,
-            now,
-            req.reason_code,
-            req.reason.as_deref(),
-            req.passive,
-        )
+        .revoke(serial, now, reason_code, reason, passive)
         .await
         .map_err(|e| match e.kind() {
             ErrorKind::NotFound => {
@@ -443,19 +458,18 @@ pub(super) async fn revoke(
             ),
             _ => ApiError::from(e),
         })?;
-    super::metrics::revoked(req.passive);
-    if !req.passive {
+    super::metrics::revoked(passive);
+    if !passive {
         // OCSP says revoked from now on; the CRL follows within its rebuild delay.
         state
             .ocsp_generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if let Some(bytes) = vouch_validation::serial_from_hex(&serial) {
+        if let Some(bytes) = vouch_validation::serial_from_hex(serial) {
             state.ocsp_cache.invalidate(&bytes);
         }
         state.crl_changed.notify_one();
     }
-    tracing::info!(serial = %serial, passive = req.passive, reason_code = req.reason_code, "revoked");
-    Ok(Json(json!({"status": "ok"})).into_response())
+    Ok(())
 }
 
 #[cfg(test)]

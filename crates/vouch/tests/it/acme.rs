@@ -16,7 +16,20 @@ struct Client {
 
 impl Client {
     fn new() -> Self {
-        let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        Self::from_key(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap())
+    }
+
+    /// A client signing with a P-256 PKCS#8 PEM key (e.g. a certificate's, made by openssl).
+    fn from_pem(path: &std::path::Path) -> Self {
+        let text = std::fs::read_to_string(path).unwrap();
+        let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        Self::from_key(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).unwrap())
+    }
+
+    fn from_key(key: EcdsaKeyPair) -> Self {
         let p = key.public_key().as_ref();
         let jwk = json!({"kty": "EC", "crv": "P-256", "x": B64.encode(&p[1..33]), "y": B64.encode(&p[33..65])});
         Client { key, jwk }
@@ -619,6 +632,29 @@ fn http01_validation() {
     // The other account cannot download it.
     let (code, _, _) = post_kid(&ca, &dir, &other, &results[1].1, cert_url, None);
     assert_eq!(code, 400);
+    // revokeCert: not by another account, nor with a bad reason; then by the certificate's
+    // own key (jwk), and a second time it is alreadyRevoked.
+    let revoke_url = dir["revokeCert"].as_str().unwrap();
+    let leaf_der = crate::support::pem_certs(&leaf).remove(0);
+    let revoke = json!({"certificate": B64.encode(&leaf_der), "reason": 1});
+    let (code, _, body) = post_kid(&ca, &dir, &other, &results[1].1, revoke_url, Some(&revoke));
+    assert!(code == 401 || code == 403, "{code} {body}");
+    assert!(body.contains("did not order"), "{body}");
+    let bad_reason = json!({"certificate": B64.encode(&leaf_der), "reason": 7});
+    let (code, _, body) = post_kid(&ca, &dir, c, k, revoke_url, Some(&bad_reason));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("badRevocationReason"), "{body}");
+    let cert_key = Client::from_pem(&ca.env.path("acme.key"));
+    let n = nonce(&ca, &dir);
+    let (code, _, body) = post(
+        &ca,
+        revoke_url,
+        &cert_key.jws(revoke_url, &n, None, Some(&revoke)),
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, _, body) = post_kid(&ca, &dir, c, k, revoke_url, Some(&revoke));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("alreadyRevoked"), "{body}");
 
     let (c, k, order_url, authz_url, _) = &results[1];
     let authz = settle(&ca, &dir, c, k, authz_url);
@@ -740,6 +776,78 @@ fn certbot_and_lego_complete_orders() {
     let leaf = ca.env.write("lego-leaf.pem", &pem[..leaf_end]);
     crate::support::openssl_verify(&root, Some(&crt), &leaf);
     crate::support::pkilint("lint_pkix_cert", &leaf);
-    // Both are stored and attributed to the ACME provisioner.
+    // Both are stored; both clients revoke what they got (signed with their account key).
     assert!(ca.count() >= 2);
+    run_client(
+        "certbot",
+        &[
+            "revoke",
+            "--server",
+            &dir_url,
+            "--non-interactive",
+            "--no-delete-after-revoke",
+            "--cert-path",
+            live.join("cert.pem").to_str().unwrap(),
+            "--reason",
+            "keycompromise",
+            "--config-dir",
+            &format!("{w}/config"),
+            "--work-dir",
+            &format!("{w}/work"),
+            "--logs-dir",
+            &format!("{w}/logs"),
+        ],
+        &[("REQUESTS_CA_BUNDLE", &root)],
+    );
+    run_client(
+        "lego",
+        &[
+            "--server",
+            &dir_url,
+            "--email",
+            "ops@example.test",
+            "--accept-tos",
+            "--domains",
+            "acme-target.test",
+            "--path",
+            lego_dir.to_str().unwrap(),
+            "revoke",
+        ],
+        &[("LEGO_CA_CERTIFICATES", &root)],
+    );
+    // openssl sees both revoked in the CRL the CA publishes (rebuilt a moment after).
+    let crl = ca.env.path("acme.crl");
+    let intermediate = ca.intermediate();
+    let check = |cert: &std::path::Path| {
+        let (code, pem) = ca.curl(&[&ca.url("/1.0/crl?pem")]);
+        assert_eq!(code, 200);
+        std::fs::write(&crl, pem).unwrap();
+        let out = crate::support::openssl(&[
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            root.to_str().unwrap(),
+            "-untrusted",
+            intermediate.to_str().unwrap(),
+            "-CRLfile",
+            crl.to_str().unwrap(),
+            cert.to_str().unwrap(),
+        ]);
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    for cert in [live.join("cert.pem"), leaf.clone()] {
+        let mut text = check(&cert);
+        for _ in 0..50 {
+            if text.contains("certificate revoked") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            text = check(&cert);
+        }
+        assert!(text.contains("certificate revoked"), "{text}");
+    }
 }
