@@ -8,7 +8,7 @@
 //! burned once in the database, so any node accepts any node's nonce exactly once. Every
 //! answer, error or not, carries a fresh `Replay-Nonce`. Errors are RFC 7807 problem
 //! documents with `urn:ietf:params:acme:error:*` types. Finalization, download and revokeCert
-//! are in `acme_finalize`; keyChange arrives in the next step (issue 5).
+//! are in `acme_finalize`. keyChange (§7.3.5) is here.
 
 use std::sync::Arc;
 
@@ -35,6 +35,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/{provisioner}/new-nonce", get(new_nonce).head(new_nonce))
         .route("/{provisioner}/new-account", post(new_account))
         .route("/{provisioner}/account/{id}", post(account))
+        .route("/{provisioner}/key-change", post(key_change))
         .route(
             "/{provisioner}/account/{id}/orders",
             post(super::acme_order::orders),
@@ -494,6 +495,56 @@ async fn account_inner(
     let acct = state
         .store
         .get_acme_account(id)
+        .await
+        .map_err(internal)?
+        .unwrap_or(acct);
+    Ok(axum::Json(account_json(base, &acct)).into_response())
+}
+
+/// `POST /key-change`: roll the account over to the key of the inner JWS.
+async fn key_change(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let base = base_url(&headers, &uri, &name);
+    match key_change_inner(&state, &name, &base, &request_url(&headers, &uri), &body).await {
+        Ok(r) => with_nonce(&state, &base, r),
+        Err(e) => problem(&state, &base, &e),
+    }
+}
+
+async fn key_change_inner(
+    state: &AppState,
+    name: &str,
+    base: &str,
+    url: &str,
+    body: &[u8],
+) -> Result<Response, AcmeError> {
+    acme_provisioner(state, name)?;
+    let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
+    let current: vouch_model::Jwk = serde_json::from_str(&acct.jwk).map_err(internal)?;
+    let new_key = vouch_registration::verify_key_change(&jws, &current)?;
+    let thumb = thumbprint(&new_key).map_err(|e| AcmeError::malformed(e.to_string()))?;
+    state
+        .store
+        .change_acme_account_key(
+            &acct.id,
+            &thumb,
+            &serde_json::to_string(&new_key).map_err(internal)?,
+        )
+        .await
+        .map_err(|e| match e.kind() {
+            vouch_model::ErrorKind::Conflict => {
+                AcmeError::malformed("another account already uses the new key")
+            }
+            _ => internal(e),
+        })?;
+    let acct = state
+        .store
+        .get_acme_account(&acct.id)
         .await
         .map_err(internal)?
         .unwrap_or(acct);

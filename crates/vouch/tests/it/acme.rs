@@ -53,6 +53,23 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The inner JWS of a keyChange: signed by this (new) key, with its jwk and no nonce.
+    fn key_change_inner(&self, url: &str, account: &str, old: &Client) -> Value {
+        let protected =
+            B64.encode(json!({"alg": "ES256", "jwk": self.jwk, "url": url}).to_string());
+        let payload = B64.encode(json!({"account": account, "oldKey": old.jwk}).to_string());
+        let sig = self
+            .key
+            .sign(
+                &SystemRandom::new(),
+                format!("{protected}.{payload}").as_bytes(),
+            )
+            .unwrap();
+        json!({"protected": protected, "payload": payload, "signature": B64.encode(sig.as_ref())})
+    }
+}
+
 /// (status, headers, body) of a curl request.
 fn call(ca: &TestCa, args: &[&str]) -> (u16, String, String) {
     let out = std::process::Command::new("curl")
@@ -850,4 +867,46 @@ fn certbot_and_lego_complete_orders() {
         }
         assert!(text.contains("certificate revoked"), "{text}");
     }
+}
+
+#[test]
+fn key_change_rolls_the_account_key_over() {
+    let ca = TestCa::start();
+    ca.env
+        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    ca.reload().unwrap();
+    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
+    let dir: Value = serde_json::from_str(&body).unwrap();
+    let old = Client::new();
+    let kid = new_account(&ca, &dir, &old);
+    let new = Client::new();
+    let url = dir["keyChange"].as_str().unwrap();
+    // An inner JWS naming another account is refused.
+    let wrong = new.key_change_inner(url, &format!("{kid}x"), &old);
+    let (code, _, body) = post_kid(&ca, &dir, &old, &kid, url, Some(&wrong));
+    assert!(code == 401 || code == 403, "{code} {body}");
+    let inner = new.key_change_inner(url, &kid, &old);
+    let (code, _, body) = post_kid(&ca, &dir, &old, &kid, url, Some(&inner));
+    assert_eq!(code, 200, "{body}");
+    // The old key no longer speaks for the account; the new one does, and finds it.
+    let (code, _, body) = post_kid(&ca, &dir, &old, &kid, &kid, None);
+    assert_eq!(code, 400, "{body}");
+    let (code, _, body) = post_kid(&ca, &dir, &new, &kid, &kid, None);
+    assert_eq!(code, 200, "{body}");
+    let n = nonce(&ca, &dir);
+    let na = dir["newAccount"].as_str().unwrap();
+    let (code, head, body) = post(
+        &ca,
+        na,
+        &new.jws(na, &n, None, Some(&json!({"onlyReturnExisting": true}))),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(header(&head, "location").as_deref(), Some(kid.as_str()));
+    // Rolling another account onto a key in use is refused.
+    let third = Client::new();
+    let third_kid = new_account(&ca, &dir, &third);
+    let taken = new.key_change_inner(url, &third_kid, &third);
+    let (code, _, body) = post_kid(&ca, &dir, &third, &third_kid, url, Some(&taken));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("already uses"), "{body}");
 }
