@@ -291,8 +291,8 @@ async fn renew_server_cert(state: Arc<AppState>) {
     }
 }
 
-/// Forget used token ids once their tokens have expired (an expired token is refused
-/// anyway), every ten minutes.
+/// Every ten minutes: forget used token ids once their tokens have expired (an expired token
+/// is refused anyway), and prune expired ACME state.
 async fn prune_used_tokens(state: Arc<AppState>) {
     loop {
         tokio::time::sleep(Duration::from_secs(600)).await;
@@ -300,6 +300,13 @@ async fn prune_used_tokens(state: Arc<AppState>) {
             Ok(n) if n > 0 => tracing::debug!(pruned = n, "pruned used token ids"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning used token ids failed"),
+        }
+        // Used ACME nonces past their lifetime, and orders and authorizations that expired
+        // over a day ago without becoming valid.
+        match state.store.prune_acme(state.clock.now()).await {
+            Ok(n) if n > 0 => tracing::debug!(pruned = n, "pruned ACME state"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning ACME state failed"),
         }
     }
 }
