@@ -152,6 +152,45 @@ pub enum ProvisionerCommand {
     },
 }
 
+/// `vouch ca acme ...`.
+#[derive(Debug, Subcommand)]
+pub enum AcmeCommand {
+    /// External account binding keys of an ACME provisioner (in the CA's database; a running
+    /// server sees changes at once).
+    #[command(subcommand)]
+    Eab(EabCommand),
+}
+
+/// `vouch ca acme eab ...`.
+#[derive(Debug, Subcommand)]
+pub enum EabCommand {
+    /// Make a new EAB key; prints its kid and HMAC key (base64url) once, for the client.
+    #[command(
+        after_help = "Example:\n  vouch ca acme eab add acme --kid team-web\n  certbot register --server https://ca:9443/acme/acme/directory \\\n      --eab-kid team-web --eab-hmac-key <key> ..."
+    )]
+    Add {
+        /// The ACME provisioner.
+        provisioner: String,
+        /// The key id (default: random).
+        #[arg(long)]
+        kid: Option<String>,
+    },
+    /// List a provisioner's EAB keys and the accounts bound to them (never the keys).
+    #[command(after_help = "Example:\n  vouch ca acme eab list acme")]
+    List {
+        /// The ACME provisioner.
+        provisioner: String,
+    },
+    /// Remove an EAB key (an account already bound with it keeps working).
+    #[command(after_help = "Example:\n  vouch ca acme eab remove acme team-web")]
+    Remove {
+        /// The ACME provisioner.
+        provisioner: String,
+        /// The key id.
+        kid: String,
+    },
+}
+
 /// `vouch ca revoke`.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
@@ -700,6 +739,9 @@ pub enum CaCommand {
     /// List, add or remove provisioners in config/ca.toml (a running server applies it on SIGHUP).
     #[command(subcommand)]
     Provisioner(ProvisionerCommand),
+    /// ACME administration: external account binding (EAB) keys.
+    #[command(subcommand)]
+    Acme(AcmeCommand),
     /// Install the intermediate certificate an outside CA signed (after `vouch init --external-root`).
     #[command(after_help = "Example:\n  vouch ca install-intermediate intermediate_ca.crt")]
     InstallIntermediate {

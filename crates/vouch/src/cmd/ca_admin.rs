@@ -344,3 +344,81 @@ pub(super) fn provisioner(cmd: ProvisionerCommand) -> Result<()> {
         }
     }
 }
+
+/// `vouch ca acme eab add|list|remove`, on the CA's database directly.
+pub(super) fn eab(cmd: crate::cli::EabCommand) -> Result<()> {
+    use crate::cli::EabCommand;
+    use base64::Engine;
+    let home = vouch_home()?;
+    let (config, _) = load(&home)?;
+    let provisioner = match &cmd {
+        EabCommand::Add { provisioner, .. }
+        | EabCommand::List { provisioner }
+        | EabCommand::Remove { provisioner, .. } => provisioner.clone(),
+    };
+    match config
+        .authority
+        .provisioners
+        .iter()
+        .find(|p| p.name() == provisioner)
+    {
+        Some(Provisioner::Acme(_)) => {}
+        Some(_) => bail!("provisioner '{provisioner}' is not an ACME provisioner"),
+        None => bail!("no provisioner '{provisioner}' in config/ca.toml"),
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let store = crate::server::open_store(&home, &config).await?;
+        let result = match cmd {
+            EabCommand::Add { kid, .. } => {
+                let random = |n: usize| -> Result<Vec<u8>> {
+                    use aws_lc_rs::rand::SecureRandom;
+                    let mut b = vec![0u8; n];
+                    aws_lc_rs::rand::SystemRandom::new()
+                        .fill(&mut b)
+                        .map_err(|_| anyhow!("the random number generator failed"))?;
+                    Ok(b)
+                };
+                let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+                let kid = match kid {
+                    Some(k) => k,
+                    None => b64.encode(random(12)?),
+                };
+                let key = random(32)?;
+                store
+                    .add_eab_key(&provisioner, &kid, &key)
+                    .await
+                    .map_err(|e| match e.kind() {
+                        vouch_model::ErrorKind::Conflict => {
+                            anyhow!("EAB key '{kid}' exists already for '{provisioner}'")
+                        }
+                        _ => anyhow!("{e}"),
+                    })?;
+                println!("kid\t{kid}\nhmac-key\t{}", b64.encode(&key));
+                Ok(())
+            }
+            EabCommand::List { .. } => {
+                let keys = store.list_eab_keys(&provisioner).await?;
+                for k in keys {
+                    println!(
+                        "{}\t{}",
+                        k.kid,
+                        k.bound_account.as_deref().unwrap_or("(unbound)")
+                    );
+                }
+                Ok(())
+            }
+            EabCommand::Remove { kid, .. } => {
+                if store.remove_eab_key(&provisioner, &kid).await? {
+                    Ok(())
+                } else {
+                    Err(anyhow!("no EAB key '{kid}' for '{provisioner}'"))
+                }
+            }
+        };
+        store.close().await;
+        result
+    })
+}

@@ -102,6 +102,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ca(CaCommand::Revoke(args)) => ca_client::revoke(&args),
         Command::Ca(CaCommand::CheckConfig) => ca_admin::check_config(),
         Command::Ca(CaCommand::Provisioner(p)) => ca_admin::provisioner(p),
+        Command::Ca(CaCommand::Acme(crate::cli::AcmeCommand::Eab(e))) => ca_admin::eab(e),
         Command::Ca(CaCommand::Health { target }) => ca_client::health(&target),
     }
 }

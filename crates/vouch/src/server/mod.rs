@@ -41,7 +41,7 @@ use zeroize::Zeroizing;
 
 pub use error::ApiError;
 pub use lifecycle::normalize_serial;
-pub use state::{AppState, Authority, Pki};
+pub use state::{AppState, Authority, Pki, open_store};
 
 /// How long a client may take to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -910,3 +910,121 @@ fn key_change_rolls_the_account_key_over() {
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("already uses"), "{body}");
 }
+
+/// External account binding: keys made with `vouch ca acme eab`, used by real certbot.
+#[test]
+fn eab_keys_with_certbot() {
+    let mut ca = TestCa::start();
+    ca.env.ok(&[
+        "ca",
+        "provisioner",
+        "add",
+        "bound",
+        "--type",
+        "ACME",
+        "--require-eab",
+    ]);
+    ca.reload().unwrap();
+    let port = ca
+        .acme_http
+        .take()
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let dir_url = ca.url("/acme/bound/directory");
+    let root = ca.root();
+    // Wrong provisioner type, unknown provisioner: one-line errors.
+    let e = ca
+        .env
+        .fails(&["ca", "acme", "eab", "add", "admin@acme.test"]);
+    assert!(e.contains("not an ACME provisioner"), "{e}");
+    let e = ca.env.fails(&["ca", "acme", "eab", "list", "nope"]);
+    assert!(e.contains("no provisioner 'nope'"), "{e}");
+    let out = ca
+        .env
+        .ok(&["ca", "acme", "eab", "add", "bound", "--kid", "team-web"]);
+    let hmac = out
+        .lines()
+        .find_map(|l| l.strip_prefix("hmac-key\t"))
+        .expect("an hmac-key line")
+        .to_owned();
+    assert!(out.contains("kid\tteam-web"), "{out}");
+    let e = ca
+        .env
+        .fails(&["ca", "acme", "eab", "add", "bound", "--kid", "team-web"]);
+    assert!(e.contains("exists already"), "{e}");
+    assert!(
+        ca.env
+            .ok(&["ca", "acme", "eab", "list", "bound"])
+            .contains("team-web\t(unbound)")
+    );
+
+    let certbot = |dir: &str, eab: &[&str]| {
+        let w = ca.env.path(dir);
+        let w = w.to_str().unwrap();
+        let mut args = vec![
+            "certonly",
+            "--standalone",
+            "--server",
+            &dir_url,
+            "--http-01-address",
+            "127.0.0.1",
+            "--http-01-port",
+            &port,
+            "--non-interactive",
+            "--agree-tos",
+            "--register-unsafely-without-email",
+            "-d",
+            "acme-target.test",
+        ];
+        args.extend_from_slice(eab);
+        let dirs = [
+            format!("--config-dir={w}/config"),
+            format!("--work-dir={w}/work"),
+            format!("--logs-dir={w}/logs"),
+        ];
+        args.extend(dirs.iter().map(String::as_str));
+        std::process::Command::new("certbot")
+            .args(&args)
+            .env("REQUESTS_CA_BUNDLE", &root)
+            .output()
+            .expect("certbot (scripts/test-deps.sh installs it)")
+    };
+    // Without a binding: refused.
+    let out = certbot("no-eab", &[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("external account"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // With it: a certificate, and the key is bound.
+    let out = certbot("eab", &["--eab-kid", "team-web", "--eab-hmac-key", &hmac]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = ca.env.ok(&["ca", "acme", "eab", "list", "bound"]);
+    assert!(
+        list.starts_with("team-web\t") && !list.contains("(unbound)"),
+        "{list}"
+    );
+    // A bound key cannot make a second account.
+    let out = certbot(
+        "eab-again",
+        &["--eab-kid", "team-web", "--eab-hmac-key", &hmac],
+    );
+    assert!(!out.status.success());
+    // Remove.
+    ca.env
+        .ok(&["ca", "acme", "eab", "remove", "bound", "team-web"]);
+    let e = ca
+        .env
+        .fails(&["ca", "acme", "eab", "remove", "bound", "team-web"]);
+    assert!(e.contains("no EAB key 'team-web'"), "{e}");
+}
