@@ -87,7 +87,7 @@ pub fn nonce_key(home: &std::path::Path) -> anyhow::Result<NonceKey> {
 }
 
 /// The directory URL prefix of this request (`https://host/acme/name`).
-pub(super) fn base_url(headers: &HeaderMap, uri: &Uri, provisioner: &str) -> String {
+fn base_url(headers: &HeaderMap, uri: &Uri, provisioner: &str) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -100,7 +100,23 @@ pub(super) fn base_url(headers: &HeaderMap, uri: &Uri, provisioner: &str) -> Str
     format!("https://{host}{prefix}/{provisioner}")
 }
 
-pub(super) fn request_url(headers: &HeaderMap, uri: &Uri) -> String {
+/// The directory prefix and the URL the client must have signed, for a POST.
+pub(super) fn urls(headers: &HeaderMap, uri: &Uri, provisioner: &str) -> (String, String) {
+    (
+        base_url(headers, uri, provisioner),
+        request_url(headers, uri),
+    )
+}
+
+/// The answer of a POST handler, or its problem document, with the common headers.
+pub(super) fn respond(state: &AppState, base: &str, r: Result<Response, AcmeError>) -> Response {
+    match r {
+        Ok(r) => with_nonce(state, base, r),
+        Err(e) => problem(state, base, &e),
+    }
+}
+
+fn request_url(headers: &HeaderMap, uri: &Uri) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -119,7 +135,7 @@ pub(super) fn acme_provisioner(state: &AppState, name: &str) -> Result<AcmeProvi
 }
 
 /// Common headers: a fresh nonce, the directory link, no caching.
-pub(super) fn with_nonce(state: &AppState, base: &str, mut resp: Response) -> Response {
+fn with_nonce(state: &AppState, base: &str, mut resp: Response) -> Response {
     let h = resp.headers_mut();
     if let Ok(n) = state.acme_nonces.issue(state.clock.now())
         && let Ok(v) = HeaderValue::from_str(&n)
@@ -133,7 +149,7 @@ pub(super) fn with_nonce(state: &AppState, base: &str, mut resp: Response) -> Re
     resp
 }
 
-pub(super) fn problem(state: &AppState, base: &str, e: &AcmeError) -> Response {
+fn problem(state: &AppState, base: &str, e: &AcmeError) -> Response {
     let p = Problem::from(e);
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = serde_json::to_vec(&p).unwrap_or_default();
@@ -272,11 +288,12 @@ async fn new_account(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let base = base_url(&headers, &uri, &name);
-    match new_account_inner(&state, &name, &base, &request_url(&headers, &uri), &body).await {
-        Ok(r) => with_nonce(&state, &base, r),
-        Err(e) => problem(&state, &base, &e),
-    }
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        new_account_inner(&state, &name, &base, &url, &body).await,
+    )
 }
 
 async fn new_account_inner(
@@ -383,24 +400,16 @@ async fn account(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let base = base_url(&headers, &uri, &name);
-    match account_inner(
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
         &state,
-        &name,
         &base,
-        &id,
-        &request_url(&headers, &uri),
-        &body,
+        account_inner(&state, &name, &base, &id, &url, &body).await,
     )
-    .await
-    {
-        Ok(r) => with_nonce(&state, &base, r),
-        Err(e) => problem(&state, &base, &e),
-    }
 }
 
-/// Authenticate a POST signed with an account's `kid`: url, nonce, signature by the
-/// account's key, and the account valid and of this provisioner.
+/// Authenticate a POST signed with an account's `kid` to an ACME provisioner: url, nonce,
+/// signature by the account's key, and the account valid and of this provisioner.
 pub(super) async fn authenticate_account(
     state: &AppState,
     name: &str,
@@ -408,6 +417,7 @@ pub(super) async fn authenticate_account(
     url: &str,
     body: &[u8],
 ) -> Result<(AcmeJws, vouch_storage::AcmeAccount), AcmeError> {
+    acme_provisioner(state, name)?;
     let jws = authenticate_request(state, body, url).await?;
     let acct = verify_account(state, name, base, &jws).await?;
     Ok((jws, acct))
@@ -509,11 +519,12 @@ async fn key_change(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let base = base_url(&headers, &uri, &name);
-    match key_change_inner(&state, &name, &base, &request_url(&headers, &uri), &body).await {
-        Ok(r) => with_nonce(&state, &base, r),
-        Err(e) => problem(&state, &base, &e),
-    }
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        key_change_inner(&state, &name, &base, &url, &body).await,
+    )
 }
 
 async fn key_change_inner(

@@ -22,9 +22,7 @@ use tokio::sync::Semaphore;
 use vouch_registration::{AcmeError, Problem, ProblemType, thumbprint};
 use vouch_storage::{AcmeAuthorizationStatus, AcmeChallenge, AcmeChallengeStatus};
 
-use super::acme::{
-    acme_provisioner, authenticate_account, base_url, internal, problem, request_url, with_nonce,
-};
+use super::acme::{authenticate_account, internal, respond, urls};
 use super::acme_order::{challenge_json, lookup_error, not_found};
 use super::state::AppState;
 
@@ -151,12 +149,12 @@ pub(super) async fn challenge(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let base = base_url(&headers, &uri, &name);
-    let url = request_url(&headers, &uri);
-    match challenge_inner(&state, &name, &base, &url, &id, &body).await {
-        Ok(r) => with_nonce(&state, &base, r),
-        Err(e) => problem(&state, &base, &e),
-    }
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        challenge_inner(&state, &name, &base, &url, &id, &body).await,
+    )
 }
 
 async fn challenge_inner(
@@ -167,7 +165,6 @@ async fn challenge_inner(
     id: &str,
     body: &[u8],
 ) -> Result<Response, AcmeError> {
-    acme_provisioner(state, name)?;
     let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
     let ch = state
         .store

@@ -30,10 +30,10 @@ use vouch_registration::{
 use vouch_storage::{AcmeOrder, AcmeOrderStatus};
 
 use super::acme::{
-    acme_provisioner, authenticate_account, authenticate_request, base_url, internal, problem,
-    request_url, verify_account, with_nonce,
+    acme_provisioner, authenticate_account, authenticate_request, internal, respond, urls,
+    verify_account,
 };
-use super::acme_order::{lookup_error, not_found, order_json};
+use super::acme_order::{not_found, order_json, own_order};
 use super::state::AppState;
 
 /// step-ca's type number of ACME provisioners, in the provisioner extension.
@@ -42,17 +42,6 @@ const ACME_TYPE: u8 = 6;
 #[derive(Debug, Deserialize)]
 struct FinalizeRequest {
     csr: String,
-}
-
-/// The order of this account, or "no such order".
-async fn own_order(state: &AppState, id: &str, account: &str) -> Result<AcmeOrder, AcmeError> {
-    state
-        .store
-        .get_acme_order(id)
-        .await
-        .map_err(lookup_error("order"))?
-        .filter(|o| o.account_id == account)
-        .ok_or_else(|| not_found("order"))
 }
 
 fn bad_csr(detail: impl Into<String>) -> AcmeError {
@@ -78,12 +67,12 @@ pub(super) async fn finalize(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let base = base_url(&headers, &uri, &name);
-    let url = request_url(&headers, &uri);
-    match finalize_inner(&state, &name, &base, &url, &id, &body).await {
-        Ok(r) => with_nonce(&state, &base, r),
-        Err(e) => problem(&state, &base, &e),
-    }
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        finalize_inner(&state, &name, &base, &url, &id, &body).await,
+    )
 }
 
 async fn finalize_inner(
@@ -266,12 +255,12 @@ pub(super) async fn certificate(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let base = base_url(&headers, &uri, &name);
-    let url = request_url(&headers, &uri);
-    match certificate_inner(&state, &name, &base, &url, &id, &body).await {
-        Ok(r) => with_nonce(&state, &base, r),
-        Err(e) => problem(&state, &base, &e),
-    }
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        certificate_inner(&state, &name, &base, &url, &id, &body).await,
+    )
 }
 
 async fn certificate_inner(
@@ -282,7 +271,6 @@ async fn certificate_inner(
     id: &str,
     body: &[u8],
 ) -> Result<Response, AcmeError> {
-    acme_provisioner(state, name)?;
     let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
     if !jws.is_post_as_get() {
         return Err(AcmeError::malformed(
@@ -328,12 +316,12 @@ pub(super) async fn revoke_cert(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let base = base_url(&headers, &uri, &name);
-    let url = request_url(&headers, &uri);
-    match revoke_inner(&state, &name, &base, &url, &body).await {
-        Ok(r) => with_nonce(&state, &base, r),
-        Err(e) => problem(&state, &base, &e),
-    }
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        revoke_inner(&state, &name, &base, &url, &body).await,
+    )
 }
 
 async fn revoke_inner(

@@ -27,10 +27,7 @@ use vouch_storage::{
     NewAuthorization, NewChallenge,
 };
 
-use super::acme::{
-    acme_provisioner, authenticate_account, base_url, internal, problem, random_id, request_url,
-    with_nonce,
-};
+use super::acme::{authenticate_account, internal, random_id, respond, urls};
 use super::state::AppState;
 
 /// How long a new order and its new authorizations stay open.
@@ -212,18 +209,6 @@ fn authz_json(base: &str, a: &AcmeAuthorization) -> Value {
     v
 }
 
-/// Run `inner` and wrap its answer or its problem with the common headers.
-macro_rules! acme_handler {
-    ($state:expr, $name:expr, $headers:expr, $uri:expr, $inner:expr) => {{
-        let base = base_url(&$headers, &$uri, &$name);
-        let url = request_url(&$headers, &$uri);
-        match $inner(&$state, &$name, &base, &url).await {
-            Ok(r) => with_nonce(&$state, &base, r),
-            Err(e) => problem(&$state, &base, &e),
-        }
-    }};
-}
-
 /// `POST /new-order`.
 pub(super) async fn new_order(
     State(state): State<Arc<AppState>>,
@@ -232,9 +217,12 @@ pub(super) async fn new_order(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    acme_handler!(state, name, headers, uri, |s, n, b, u| new_order_inner(
-        s, n, b, u, &body
-    ))
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        new_order_inner(&state, &name, &base, &url, &body).await,
+    )
 }
 
 async fn new_order_inner(
@@ -244,7 +232,6 @@ async fn new_order_inner(
     url: &str,
     body: &[u8],
 ) -> Result<Response, AcmeError> {
-    acme_provisioner(state, name)?;
     let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
     let req: NewOrderRequest = jws.payload_json()?;
     if req.identifiers.is_empty() || req.identifiers.len() > MAX_IDENTIFIERS {
@@ -390,6 +377,21 @@ pub(super) fn lookup_error(what: &'static str) -> impl Fn(vouch_storage::Error) 
     }
 }
 
+/// The order of this account, or "no such order" (also for another account's).
+pub(super) async fn own_order(
+    state: &AppState,
+    id: &str,
+    account: &str,
+) -> Result<AcmeOrder, AcmeError> {
+    state
+        .store
+        .get_acme_order(id)
+        .await
+        .map_err(lookup_error("order"))?
+        .filter(|o| o.account_id == account)
+        .ok_or_else(|| not_found("order"))
+}
+
 /// `POST /order/{id}` (POST-as-GET).
 pub(super) async fn order(
     State(state): State<Arc<AppState>>,
@@ -398,9 +400,12 @@ pub(super) async fn order(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    acme_handler!(state, name, headers, uri, |s, n, b, u| order_inner(
-        s, n, b, u, &id, &body
-    ))
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        order_inner(&state, &name, &base, &url, &id, &body).await,
+    )
 }
 
 async fn order_inner(
@@ -411,18 +416,11 @@ async fn order_inner(
     id: &str,
     body: &[u8],
 ) -> Result<Response, AcmeError> {
-    acme_provisioner(state, name)?;
     let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
     if !jws.is_post_as_get() {
         return Err(AcmeError::malformed("an order is read with POST-as-GET"));
     }
-    let order = state
-        .store
-        .get_acme_order(id)
-        .await
-        .map_err(lookup_error("order"))?
-        .filter(|o| o.account_id == acct.id)
-        .ok_or_else(|| not_found("order"))?;
+    let order = own_order(state, id, &acct.id).await?;
     Ok(axum::Json(order_json(base, &order)).into_response())
 }
 
@@ -440,9 +438,12 @@ pub(super) async fn authz(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    acme_handler!(state, name, headers, uri, |s, n, b, u| authz_inner(
-        s, n, b, u, &id, &body
-    ))
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        authz_inner(&state, &name, &base, &url, &id, &body).await,
+    )
 }
 
 async fn authz_inner(
@@ -453,7 +454,6 @@ async fn authz_inner(
     id: &str,
     body: &[u8],
 ) -> Result<Response, AcmeError> {
-    acme_provisioner(state, name)?;
     let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
     let a = state
         .store
@@ -500,9 +500,12 @@ pub(super) async fn orders(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    acme_handler!(state, name, headers, uri, |s, n, b, u| orders_inner(
-        s, n, b, u, &id, &body
-    ))
+    let (base, url) = urls(&headers, &uri, &name);
+    respond(
+        &state,
+        &base,
+        orders_inner(&state, &name, &base, &url, &id, &body).await,
+    )
 }
 
 async fn orders_inner(
@@ -513,7 +516,6 @@ async fn orders_inner(
     id: &str,
     body: &[u8],
 ) -> Result<Response, AcmeError> {
-    acme_provisioner(state, name)?;
     let (jws, acct) = authenticate_account(state, name, base, url, body).await?;
     if acct.id != id {
         return Err(AcmeError::unauthorized("the kid is not this account"));
