@@ -49,8 +49,60 @@ pub struct CaConfig {
     /// The OCSP responder and the authority information access URLs of issued certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocsp: Option<OcspConfig>,
+    /// How ACME challenges are validated (each also a `vouch serve --acme-*` flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<AcmeValidationConfig>,
     /// Provisioners and claims.
     pub authority: Authority,
+}
+
+/// `[acme]` in ca.toml: where ACME challenges are dialled and how names are looked up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcmeValidationConfig {
+    /// The port http-01 connects to (80).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_port: Option<u16>,
+    /// The port tls-alpn-01 connects to (443).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_port: Option<u16>,
+    /// The DNS server (`ip:port`) for dns-01 and for the addresses of identifiers; the
+    /// system's resolver when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<String>,
+    /// Static addresses for names (`"*.lab.test" = "10.0.0.7"` patterns allowed), used
+    /// before DNS: for test and air-gapped networks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resolve: BTreeMap<String, String>,
+}
+
+impl AcmeValidationConfig {
+    /// The resolver address, parsed.
+    pub fn resolver_addr(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.resolver
+            .as_deref()
+            .map(|r| {
+                r.parse().map_err(|_| ConfigError {
+                    field: "acme.resolver".into(),
+                    problem: format!("'{r}' is not ip:port"),
+                })
+            })
+            .transpose()
+    }
+
+    /// The static overrides, parsed (names lower-cased).
+    pub fn resolve_entries(&self) -> Result<Vec<(String, std::net::IpAddr)>, ConfigError> {
+        self.resolve
+            .iter()
+            .map(|(name, ip)| {
+                let ip = ip.parse().map_err(|_| ConfigError {
+                    field: format!("acme.resolve.{name}"),
+                    problem: format!("'{ip}' is not an IP address"),
+                })?;
+                Ok((name.to_ascii_lowercase(), ip))
+            })
+            .collect()
+    }
 }
 
 /// The OCSP URLs written into issued certificates (authority information access).
@@ -546,6 +598,10 @@ impl CaConfig {
             });
         }
         errors.extend(self.authority.claims.validate("authority.claims"));
+        if let Some(acme) = &self.acme {
+            errors.extend(acme.resolver_addr().err());
+            errors.extend(acme.resolve_entries().err());
+        }
         if let Some(a) = &self.insecure_address
             && !a.contains(':')
         {
@@ -663,6 +719,7 @@ mod tests {
             insecure_address: None,
             crl: None,
             ocsp: None,
+            acme: None,
             authority: Authority {
                 claims: Claims::defaults(),
                 policy: None,

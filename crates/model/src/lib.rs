@@ -20,9 +20,9 @@ mod x509_template;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
-    AcmeProvisioner, Authority, CaConfig, Claims, ConfigError, CrlConfig, DbConfig, DefaultsConfig,
-    EffectiveClaims, Jwk, JwkProvisioner, OcspConfig, Provisioner, ProvisionerOptions,
-    RESERVED_TEMPLATE_VARIABLES, TemplateValue, X509Options,
+    AcmeProvisioner, AcmeValidationConfig, Authority, CaConfig, Claims, ConfigError, CrlConfig,
+    DbConfig, DefaultsConfig, EffectiveClaims, Jwk, JwkProvisioner, OcspConfig, Provisioner,
+    ProvisionerOptions, RESERVED_TEMPLATE_VARIABLES, TemplateValue, X509Options,
 };
 pub use crl::{CrlContent, CrlEntry};
 pub use error::ErrorKind;

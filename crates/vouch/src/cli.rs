@@ -19,7 +19,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the online CA (step-ca compatible HTTPS API) from $VOUCH_HOME.
     #[command(
-        after_help = "Examples:\n  vouch serve --password-file ca-password.txt\n  VOUCH_PASSWORD_FILE=/run/secrets/ca-password vouch serve --log-format json\n  vouch serve --acme-http-port 8080 --acme-resolve app.lab=10.0.0.7   # ACME validation in a lab"
+        after_help = "Examples:\n  vouch serve --password-file ca-password.txt\n  VOUCH_PASSWORD_FILE=/run/secrets/ca-password vouch serve --log-format json\n  vouch serve --acme-http-port 8080 --acme-resolve app.lab=10.0.0.7   # ACME validation in a lab\n  vouch serve --acme-resolver 10.0.0.53:53 --acme-tls-port 8443       # dns-01 via a lab DNS server"
     )]
     Serve(ServeArgs),
     /// Create a new PKI (root, intermediate, first provisioner, config, database) in $VOUCH_HOME.
@@ -63,10 +63,18 @@ pub struct ServeArgs {
     /// Serve the CRL over plain HTTP here (overrides insecureAddress in ca.toml).
     #[arg(long, value_name = "ADDR")]
     pub insecure_address: Option<String>,
-    /// The port ACME http-01 validation connects to.
-    #[arg(long, value_name = "PORT", default_value_t = 80)]
-    pub acme_http_port: u16,
-    /// Validate ACME challenges for NAME at ADDR instead of its DNS answer (repeatable).
+    /// The port ACME http-01 validation connects to [default: 80, or acme.httpPort].
+    #[arg(long, value_name = "PORT")]
+    pub acme_http_port: Option<u16>,
+    /// The port ACME tls-alpn-01 validation connects to [default: 443, or acme.tlsPort].
+    #[arg(long, value_name = "PORT")]
+    pub acme_tls_port: Option<u16>,
+    /// The DNS server for dns-01 and for identifiers' addresses [default: the system's, or
+    /// acme.resolver].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub acme_resolver: Option<std::net::SocketAddr>,
+    /// Validate ACME challenges for NAME at ADDR instead of its DNS answer (repeatable;
+    /// `*.lab.test=10.0.0.7` covers every name under lab.test; adds to acme.resolve).
     #[arg(long, value_name = "NAME=ADDR", value_parser = parse_resolve)]
     pub acme_resolve: Vec<(String, std::net::IpAddr)>,
 }

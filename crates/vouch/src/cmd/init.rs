@@ -262,6 +262,7 @@ pub(super) fn run(args: &InitArgs) -> Result<()> {
         insecure_address: None,
         crl: None,
         ocsp: None,
+        acme: None,
         authority: Authority {
             claims: Claims::defaults(),
             policy: None,

@@ -54,11 +54,7 @@ pub(super) fn run(args: &ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let acme = server::acme_challenge::ValidationOptions {
-        http_port: args.acme_http_port,
-        resolve: args.acme_resolve.clone(),
-        ..Default::default()
-    };
+    let acme = acme_options(args, authority.config.acme.clone().unwrap_or_default())?;
     rt.block_on(async move {
         let listener = TcpListener::bind(&address)
             .await
@@ -93,5 +89,39 @@ pub(super) fn run(args: &ServeArgs) -> Result<()> {
         }
         tracing::info!("shutting down");
         server.shutdown().await
+    })
+}
+
+/// ACME validation settings: ca.toml's `[acme]`, overridden by the `--acme-*` flags (and
+/// `--acme-resolve` entries added after the file's, so a flag wins for the same name).
+fn acme_options(
+    args: &ServeArgs,
+    file: vouch_model::AcmeValidationConfig,
+) -> anyhow::Result<server::acme_validate::ValidationOptions> {
+    let defaults = server::acme_validate::ValidationOptions::default();
+    let mut resolve = file
+        .resolve_entries()
+        .map_err(|e| anyhow::anyhow!("ca.toml: {e}"))?;
+    for (name, ip) in &args.acme_resolve {
+        resolve.retain(|(n, _)| n != name);
+        resolve.push((name.clone(), *ip));
+    }
+    Ok(server::acme_validate::ValidationOptions {
+        http_port: args
+            .acme_http_port
+            .or(file.http_port)
+            .unwrap_or(defaults.http_port),
+        tls_port: args
+            .acme_tls_port
+            .or(file.tls_port)
+            .unwrap_or(defaults.tls_port),
+        resolver: match args.acme_resolver {
+            Some(a) => Some(a),
+            None => file
+                .resolver_addr()
+                .map_err(|e| anyhow::anyhow!("ca.toml: {e}"))?,
+        },
+        resolve,
+        ..defaults
     })
 }

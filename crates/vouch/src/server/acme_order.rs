@@ -102,14 +102,19 @@ fn check_identifier(kind: &str, value: &str) -> Result<Checked, AcmeError> {
     }
 }
 
-/// The challenge types offered for an identifier: only those this server can validate
-/// (http-01 so far; dns-01 and tls-alpn-01 are not offered until they are validated).
+/// The challenge types offered for an identifier: a wildcard can only be proven with dns-01
+/// (RFC 8555 §7.1.3), an IP address not with dns-01 (RFC 8738 §7).
 fn challenge_types(c: &Checked) -> Vec<AcmeChallengeType> {
     if c.wildcard {
-        // RFC 8555 §7.1.3: a wildcard can only be proven with dns-01.
-        vec![]
+        vec![AcmeChallengeType::Dns01]
+    } else if c.kind == "ip" {
+        vec![AcmeChallengeType::Http01, AcmeChallengeType::TlsAlpn01]
     } else {
-        vec![AcmeChallengeType::Http01]
+        vec![
+            AcmeChallengeType::Http01,
+            AcmeChallengeType::Dns01,
+            AcmeChallengeType::TlsAlpn01,
+        ]
     }
 }
 
@@ -242,15 +247,6 @@ async fn new_order_inner(
     let mut checked: Vec<Checked> = Vec::with_capacity(req.identifiers.len());
     for i in &req.identifiers {
         let c = check_identifier(&i.kind, &i.value)?;
-        if challenge_types(&c).is_empty() {
-            return Err(AcmeError::new(
-                ProblemType::RejectedIdentifier,
-                format!(
-                    "identifier '{}': wildcards need dns-01, which this server does not offer yet",
-                    i.value
-                ),
-            ));
-        }
         if !checked.contains(&c) {
             checked.push(c);
         }
@@ -552,10 +548,15 @@ mod tests {
                 wildcard: true
             }
         );
-        assert!(challenge_types(&c).is_empty());
+        assert_eq!(challenge_types(&c), vec![AcmeChallengeType::Dns01]);
         let ip = check_identifier("ip", "::1").unwrap();
         assert_eq!(ip.value, "::1");
-        assert_eq!(challenge_types(&ip), vec![AcmeChallengeType::Http01]);
+        assert_eq!(
+            challenge_types(&ip),
+            vec![AcmeChallengeType::Http01, AcmeChallengeType::TlsAlpn01]
+        );
+        let name = check_identifier("dns", "a.test").unwrap();
+        assert_eq!(challenge_types(&name).len(), 3);
         for bad in [
             "",
             "a..b",

@@ -11,6 +11,7 @@ pub mod acme;
 pub mod acme_challenge;
 mod acme_finalize;
 mod acme_order;
+pub mod acme_validate;
 mod api;
 pub mod crl;
 mod error;
@@ -68,7 +69,7 @@ pub struct ServerOptions {
     /// Serve the CRL here over plain HTTP (`insecureAddress`), when given.
     pub insecure: Option<TcpListener>,
     /// How ACME challenges are validated.
-    pub acme: acme_challenge::ValidationOptions,
+    pub acme: acme_validate::ValidationOptions,
 }
 
 /// A running server.
@@ -127,7 +128,7 @@ pub async fn start(listener: TcpListener, opts: ServerOptions) -> Result<Running
     )?);
     let tls_config = Arc::new(tls::server_config(&pki, resolver.clone())?);
     let acme_nonces = acme::nonce_key(&opts.home)?;
-    let acme_validator = acme_challenge::Validator::new(opts.acme)?;
+    let acme_validator = acme_validate::Validator::new(opts.acme)?;
     let state = Arc::new(AppState {
         home: opts.home,
         pki,

@@ -188,7 +188,7 @@ pub struct AppState {
     /// Issues and checks ACME nonces (the secret is shared through `secrets/`).
     pub acme_nonces: vouch_registration::NonceKey,
     /// Validates ACME challenges, a bounded number at a time.
-    pub acme_validator: super::acme_challenge::Validator,
+    pub acme_validator: super::acme_validate::Validator,
     /// Bumped on every active revocation: a response built from statuses read before the bump
     /// is not cached (it may say good for what is now revoked).
     pub ocsp_generation: std::sync::atomic::AtomicU64,

@@ -35,6 +35,17 @@ impl Client {
         Client { key, jwk }
     }
 
+    /// RFC 7638 thumbprint of the account key.
+    fn thumbprint(&self) -> String {
+        use aws_lc_rs::digest::{SHA256, digest};
+        let canon = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            self.jwk["x"].as_str().unwrap(),
+            self.jwk["y"].as_str().unwrap()
+        );
+        B64.encode(digest(&SHA256, canon.as_bytes()).as_ref())
+    }
+
     fn jws(&self, url: &str, nonce: &str, kid: Option<&str>, payload: Option<&Value>) -> String {
         let mut protected = json!({"alg": "ES256", "nonce": nonce, "url": url});
         match kid {
@@ -293,8 +304,7 @@ fn post_kid(
 #[test]
 fn orders_and_authorizations() {
     let ca = TestCa::start_with(|cfg| {
-        // Wildcards are refused by default (as in step-ca); allowed here, so that the
-        // refusal seen is the missing dns-01.
+        // Wildcards are refused by default (as in step-ca); allowed here.
         let policy = "\n[authority.policy.x509]\nallowWildcardNames = true\n\n\
                       [authority.policy.x509.deny]\ndns = [\"*.forbidden.test\"]\n";
         let insert_at = cfg.find("[[authority.provisioners]]").unwrap();
@@ -315,16 +325,17 @@ fn orders_and_authorizations() {
         {"type": "dns", "value": "WWW.example.test"},
         {"type": "dns", "value": "sub.example.test"},
         {"type": "ip", "value": "127.0.0.1"},
+        {"type": "dns", "value": "*.Example.test"},
     ]});
     let (code, head, body) = post_kid(&ca, &dir, &client, &kid, new_order, Some(&payload));
     assert_eq!(code, 201, "{body}");
     let order_url = header(&head, "location").expect("Location");
     let order: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(order["status"], "pending");
-    assert_eq!(order["identifiers"].as_array().unwrap().len(), 3, "{order}");
+    assert_eq!(order["identifiers"].as_array().unwrap().len(), 4, "{order}");
     assert!(order["finalize"].as_str().unwrap().ends_with("/finalize"));
     let authzs = order["authorizations"].as_array().unwrap();
-    assert_eq!(authzs.len(), 3);
+    assert_eq!(authzs.len(), 4);
 
     // Each authorization: the right challenges for its identifier.
     let mut seen = Vec::new();
@@ -348,13 +359,20 @@ fn orders_and_authorizations() {
         let id = &authz["identifier"];
         let wildcard = authz["wildcard"] == json!(true);
         seen.push(format!("{}:{}:{wildcard}", id["type"], id["value"]));
-        // Only what this server validates is offered (http-01 so far).
-        assert_eq!(types, ["http-01"]);
+        // A wildcard only with dns-01 (RFC 8555 §7.1.3), an IP address not with dns-01
+        // (RFC 8738 §7), a name with all three.
+        let want: &[&str] = match (id["type"].as_str().unwrap(), wildcard) {
+            (_, true) => &["dns-01"],
+            ("ip", _) => &["http-01", "tls-alpn-01"],
+            _ => &["dns-01", "http-01", "tls-alpn-01"],
+        };
+        assert_eq!(types, want, "{authz}");
     }
     seen.sort();
     assert_eq!(
         seen,
         [
+            "\"dns\":\"example.test\":true",
             "\"dns\":\"sub.example.test\":false",
             "\"dns\":\"www.example.test\":false",
             "\"ip\":\"127.0.0.1\":false"
@@ -499,6 +517,43 @@ fn serve_http01(
     hits
 }
 
+/// A CSR made by openssl for a new P-256 key (`{stem}.key`), base64url DER as finalize
+/// takes it.
+fn make_csr(ca: &TestCa, stem: &str, cn: &str, san: &str) -> String {
+    let key = ca.env.path(&format!("{stem}.key"));
+    let der = ca.env.path(&format!("{stem}.csr.der"));
+    crate::support::openssl_ok(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-subj",
+        &format!("/CN={cn}"),
+        "-addext",
+        &format!("subjectAltName={san}"),
+        "-outform",
+        "DER",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    B64.encode(std::fs::read(&der).unwrap())
+}
+
+/// The challenge of `kind` in an authorization.
+fn challenge_of<'a>(authz: &'a Value, kind: &str) -> &'a Value {
+    authz["challenges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} challenge in {authz}"))
+}
+
 /// Poll `url` (POST-as-GET) until its status is not pending/processing.
 fn settle(ca: &TestCa, dir: &Value, client: &Client, kid: &str, url: &str) -> Value {
     for _ in 0..100 {
@@ -525,15 +580,7 @@ fn http01_validation() {
     let dir: Value = serde_json::from_str(&body).unwrap();
     let client = Client::new();
     let kid = new_account(&ca, &dir, &client);
-    let thumb = {
-        use aws_lc_rs::digest::{SHA256, digest};
-        let canon = format!(
-            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-            client.jwk["x"].as_str().unwrap(),
-            client.jwk["y"].as_str().unwrap()
-        );
-        B64.encode(digest(&SHA256, canon.as_bytes()).as_ref())
-    };
+    let thumb = client.thumbprint();
     let new_order = dir["newOrder"].as_str().unwrap();
 
     // Two orders for the same name at once: one answered right, one wrong.
@@ -549,8 +596,7 @@ fn http01_validation() {
         let authz_url = order["authorizations"][0].as_str().unwrap().to_owned();
         let (_, _, body) = post_kid(&ca, &dir, c, &k, &authz_url, None);
         let authz: Value = serde_json::from_str(&body).unwrap();
-        let ch = &authz["challenges"][0];
-        assert_eq!(ch["type"], "http-01");
+        let ch = challenge_of(&authz, "http-01");
         let token = ch["token"].as_str().unwrap().to_owned();
         let answer = if right {
             format!("{token}.{thumb}\n")
@@ -578,7 +624,10 @@ fn http01_validation() {
     let (c, k, order_url, authz_url, ch_url) = &results[0];
     let authz = settle(&ca, &dir, c, k, authz_url);
     assert_eq!(authz["status"], "valid", "{authz}");
-    assert!(authz["challenges"][0]["validated"].is_string(), "{authz}");
+    assert!(
+        challenge_of(&authz, "http-01")["validated"].is_string(),
+        "{authz}"
+    );
     assert_eq!(settle(&ca, &dir, c, k, order_url)["status"], "ready");
     // Starting a finished challenge again changes nothing.
     let (code, _, body) = post_kid(&ca, &dir, c, k, ch_url, Some(&json!({})));
@@ -588,30 +637,7 @@ fn http01_validation() {
     // right one issues; a second finalize is orderNotReady.
     let order: Value = serde_json::from_str(&post_kid(&ca, &dir, c, k, order_url, None).2).unwrap();
     let finalize = order["finalize"].as_str().unwrap().to_owned();
-    let csr = |cn: &str, san: &str| {
-        let key = ca.env.path("acme.key");
-        let der = ca.env.path("acme.csr.der");
-        crate::support::openssl_ok(&[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-subj",
-            &format!("/CN={cn}"),
-            "-addext",
-            &format!("subjectAltName={san}"),
-            "-outform",
-            "DER",
-            "-out",
-            der.to_str().unwrap(),
-        ]);
-        B64.encode(std::fs::read(&der).unwrap())
-    };
+    let csr = |cn: &str, san: &str| make_csr(&ca, "acme", cn, san);
     let bad = json!({"csr": csr("acme-target.test", "DNS:acme-target.test,DNS:other.test")});
     let (code, _, body) = post_kid(&ca, &dir, c, k, &finalize, Some(&bad));
     assert_eq!(code, 400, "{body}");
@@ -676,7 +702,7 @@ fn http01_validation() {
     let (c, k, order_url, authz_url, _) = &results[1];
     let authz = settle(&ca, &dir, c, k, authz_url);
     assert_eq!(authz["status"], "invalid", "{authz}");
-    let err = &authz["challenges"][0]["error"];
+    let err = &challenge_of(&authz, "http-01")["error"];
     assert_eq!(
         err["type"], "urn:ietf:params:acme:error:incorrectResponse",
         "{authz}"
@@ -692,13 +718,17 @@ fn http01_validation() {
     let authz_url = order["authorizations"][0].as_str().unwrap().to_owned();
     let (_, _, body) = post_kid(&ca, &dir, &client, &kid, &authz_url, None);
     let authz: Value = serde_json::from_str(&body).unwrap();
-    let ch_url = authz["challenges"][0]["url"].as_str().unwrap().to_owned();
+    let ch_url = challenge_of(&authz, "http-01")["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (code, _, body) = post_kid(&ca, &dir, &client, &kid, &ch_url, Some(&json!({})));
     assert_eq!(code, 200, "{body}");
     let authz = settle(&ca, &dir, &client, &kid, &authz_url);
     assert_eq!(authz["status"], "invalid");
     assert_eq!(
-        authz["challenges"][0]["error"]["type"], "urn:ietf:params:acme:error:connection",
+        challenge_of(&authz, "http-01")["error"]["type"],
+        "urn:ietf:params:acme:error:connection",
         "{authz}"
     );
 }
@@ -763,6 +793,32 @@ fn certbot_and_lego_complete_orders() {
         &[("REQUESTS_CA_BUNDLE", &root)],
     );
     let live = work.join("config/live/target");
+    crate::support::openssl_verify(&root, Some(&live.join("chain.pem")), &live.join("cert.pem"));
+    // certbot renew --force-renewal: a new order from the stored renewal configuration.
+    let first = std::fs::read_to_string(live.join("cert.pem")).unwrap();
+    run_client(
+        "certbot",
+        &[
+            "renew",
+            "--force-renewal",
+            "--no-random-sleep-on-renew",
+            "--cert-name",
+            "target",
+            "--non-interactive",
+            "--config-dir",
+            &format!("{w}/config"),
+            "--work-dir",
+            &format!("{w}/work"),
+            "--logs-dir",
+            &format!("{w}/logs"),
+        ],
+        &[("REQUESTS_CA_BUNDLE", &root)],
+    );
+    let renewed = std::fs::read_to_string(live.join("cert.pem")).unwrap();
+    assert_ne!(
+        first, renewed,
+        "certbot renew did not replace the certificate"
+    );
     crate::support::openssl_verify(&root, Some(&live.join("chain.pem")), &live.join("cert.pem"));
     crate::support::pkilint("lint_pkix_cert", &live.join("cert.pem"));
     assert!(crate::support::openssl_text(&live.join("cert.pem")).contains("DNS:acme-target.test"));
@@ -1027,4 +1083,438 @@ fn eab_keys_with_certbot() {
         .env
         .fails(&["ca", "acme", "eab", "remove", "bound", "team-web"]);
     assert!(e.contains("no EAB key 'team-web'"), "{e}");
+}
+
+/// base64url(SHA-256(key authorization)): the dns-01 TXT value.
+fn key_auth_digest(key_auth: &str) -> String {
+    B64.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_auth.as_bytes()).as_ref())
+}
+
+/// The certificate tls-alpn-01 answers with (RFC 8737 §3): self-signed, one SAN, the
+/// critical acmeIdentifier extension with SHA-256 of `key_auth`.
+fn alpn_certificate(
+    identifier: &str,
+    key_auth: &str,
+) -> std::sync::Arc<rustls::sign::CertifiedKey> {
+    let mut params = rcgen::CertificateParams::default();
+    params.subject_alt_names = vec![match identifier.parse() {
+        Ok(ip) => rcgen::SanType::IpAddress(ip),
+        Err(_) => rcgen::SanType::DnsName(identifier.try_into().unwrap()),
+    }];
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_auth.as_bytes());
+    let mut value = vec![0x04, 0x20];
+    value.extend_from_slice(hash.as_ref());
+    let mut ext = rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 31], value);
+    ext.set_criticality(true);
+    params.custom_extensions = vec![ext];
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let der = rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let signer = rustls::crypto::aws_lc_rs::sign::any_supported_type(&der).unwrap();
+    std::sync::Arc::new(rustls::sign::CertifiedKey::new(
+        vec![cert.der().clone()],
+        signer,
+    ))
+}
+
+/// A tls-alpn-01 responder: presents the current certificate to every client offering
+/// acme-tls/1 and records the SNI names it was asked for.
+#[derive(Debug, Default)]
+struct AlpnResponder {
+    current: std::sync::Mutex<Option<std::sync::Arc<rustls::sign::CertifiedKey>>>,
+    names: std::sync::Mutex<Vec<String>>,
+}
+
+impl rustls::server::ResolvesServerCert for AlpnResponder {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        self.names
+            .lock()
+            .unwrap()
+            .push(hello.server_name().unwrap_or("").to_owned());
+        self.current.lock().unwrap().clone()
+    }
+}
+
+fn serve_tls_alpn01(listener: std::net::TcpListener) -> std::sync::Arc<AlpnResponder> {
+    let responder = std::sync::Arc::new(AlpnResponder::default());
+    let mut config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_cert_resolver(responder.clone());
+    config.alpn_protocols = vec![b"acme-tls/1".to_vec()];
+    let config = std::sync::Arc::new(config);
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(mut tcp) = tcp else { continue };
+            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            while conn.is_handshaking() {
+                if conn.complete_io(&mut tcp).is_err() {
+                    break;
+                }
+            }
+            conn.send_close_notify();
+            let _ = conn.complete_io(&mut tcp);
+        }
+    });
+    responder
+}
+
+/// Finalize a ready order with `csr`, download the chain, and check it with openssl and
+/// pkilint (which, in its PKIX profile, calls a wildcard dNSName invalid syntax: that one
+/// finding is tolerated when `wildcard`); returns the leaf's text.
+fn finalize_and_check(
+    ca: &TestCa,
+    dir: &Value,
+    client: &Client,
+    kid: &str,
+    order_url: &str,
+    csr: String,
+    wildcard: bool,
+) -> String {
+    let order = settle(ca, dir, client, kid, order_url);
+    assert_eq!(order["status"], "ready", "{order}");
+    let finalize = order["finalize"].as_str().unwrap();
+    let (code, _, body) = post_kid(ca, dir, client, kid, finalize, Some(&json!({"csr": csr})));
+    assert_eq!(code, 200, "{body}");
+    let order: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(order["status"], "valid", "{order}");
+    let (code, _, pem) = post_kid(
+        ca,
+        dir,
+        client,
+        kid,
+        order["certificate"].as_str().unwrap(),
+        None,
+    );
+    assert_eq!(code, 200, "{pem}");
+    let chain = ca.env.write("acme-chain.pem", &pem);
+    let leaf_end = pem.find("-----END CERTIFICATE-----").unwrap() + 25;
+    let leaf = ca.env.write("acme-leaf.pem", &pem[..leaf_end]);
+    crate::support::openssl_verify(&ca.root(), Some(&chain), &leaf);
+    let allowed: &[&str] = if wildcard {
+        &["pkix.invalid_domain_name_syntax"]
+    } else {
+        &[]
+    };
+    crate::support::pkilint_allowing("lint_pkix_cert", &[], allowed, &leaf);
+    crate::support::openssl_text(&leaf)
+}
+
+/// A new order for `identifiers`; returns its URL and its authorizations.
+fn order_with(
+    ca: &TestCa,
+    dir: &Value,
+    client: &Client,
+    kid: &str,
+    identifiers: Value,
+) -> (String, Vec<Value>) {
+    let payload = json!({ "identifiers": identifiers });
+    let (code, head, body) = post_kid(
+        ca,
+        dir,
+        client,
+        kid,
+        dir["newOrder"].as_str().unwrap(),
+        Some(&payload),
+    );
+    assert_eq!(code, 201, "{body}");
+    let order: Value = serde_json::from_str(&body).unwrap();
+    let authzs = order["authorizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let (code, _, body) = post_kid(ca, dir, client, kid, a.as_str().unwrap(), None);
+            assert_eq!(code, 200, "{body}");
+            let mut v: Value = serde_json::from_str(&body).unwrap();
+            v["url"] = a.clone();
+            v
+        })
+        .collect();
+    (header(&head, "location").unwrap(), authzs)
+}
+
+/// dns-01 (a wildcard and its base name, both TXT values at one name, looked up through the
+/// configured resolver) and tls-alpn-01 (an IP address and a DNS name), each also failing
+/// with the right problem; the certificates pass openssl and pkilint.
+#[test]
+fn dns01_wildcards_and_tls_alpn01() {
+    let mut ca = TestCa::start_with(|cfg| {
+        let insert_at = cfg.find("[[authority.provisioners]]").unwrap();
+        cfg.insert_str(
+            insert_at,
+            "[authority.policy.x509]\nallowWildcardNames = true\n\n",
+        );
+    });
+    ca.env
+        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    ca.reload().unwrap();
+    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
+    let dir: Value = serde_json::from_str(&body).unwrap();
+    let client = Client::new();
+    let kid = new_account(&ca, &dir, &client);
+    let thumb = client.thumbprint();
+    let alpn_listener = ca.acme_tls.take().unwrap();
+    let start = |authz: &Value, kind: &str| {
+        let ch = challenge_of(authz, kind);
+        let (code, _, body) = post_kid(
+            &ca,
+            &dir,
+            &client,
+            &kid,
+            ch["url"].as_str().unwrap(),
+            Some(&json!({})),
+        );
+        assert_eq!(code, 200, "{body}");
+    };
+
+    // dns-01: *.wild.acme-target.test and wild.acme-target.test.
+    let (order_url, authzs) = order_with(
+        &ca,
+        &dir,
+        &client,
+        &kid,
+        json!([
+            {"type": "dns", "value": "*.wild.acme-target.test"},
+            {"type": "dns", "value": "wild.acme-target.test"}
+        ]),
+    );
+    assert_eq!(authzs.len(), 2);
+    for authz in &authzs {
+        let token = challenge_of(authz, "dns-01")["token"].as_str().unwrap();
+        ca.dns.add_txt(
+            "_acme-challenge.wild.acme-target.test",
+            &key_auth_digest(&format!("{token}.{thumb}")),
+        );
+    }
+    for authz in &authzs {
+        start(authz, "dns-01");
+    }
+    for authz in &authzs {
+        let done = settle(&ca, &dir, &client, &kid, authz["url"].as_str().unwrap());
+        assert_eq!(done["status"], "valid", "{done}");
+    }
+    assert!(ca.dns.txt_queries.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    let csr = make_csr(
+        &ca,
+        "wild",
+        "wild.acme-target.test",
+        "DNS:*.wild.acme-target.test,DNS:wild.acme-target.test",
+    );
+    let text = finalize_and_check(&ca, &dir, &client, &kid, &order_url, csr, true);
+    assert!(text.contains("DNS:*.wild.acme-target.test"), "{text}");
+
+    // A TXT record that is not the digest, and none at all: unauthorized.
+    ca.dns
+        .add_txt("_acme-challenge.nope.acme-target.test", "not-the-digest");
+    for name in ["nope.acme-target.test", "absent.acme-target.test"] {
+        let (order_url, authzs) = order_with(
+            &ca,
+            &dir,
+            &client,
+            &kid,
+            json!([{"type": "dns", "value": name}]),
+        );
+        start(&authzs[0], "dns-01");
+        let done = settle(&ca, &dir, &client, &kid, authzs[0]["url"].as_str().unwrap());
+        assert_eq!(done["status"], "invalid", "{done}");
+        let err = &challenge_of(&done, "dns-01")["error"];
+        assert_eq!(
+            err["type"], "urn:ietf:params:acme:error:unauthorized",
+            "{done}"
+        );
+        assert!(
+            err["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("_acme-challenge.{name}")),
+            "{err}"
+        );
+        assert_eq!(
+            settle(&ca, &dir, &client, &kid, &order_url)["status"],
+            "invalid"
+        );
+    }
+
+    // tls-alpn-01: an IP address (SNI is its reverse name, RFC 8738) and a DNS name.
+    let responder = serve_tls_alpn01(alpn_listener);
+    let (order_url, authzs) = order_with(
+        &ca,
+        &dir,
+        &client,
+        &kid,
+        json!([
+            {"type": "ip", "value": "127.0.0.1"},
+            {"type": "dns", "value": "alpn.acme-target.test"}
+        ]),
+    );
+    for authz in &authzs {
+        let ident = authz["identifier"]["value"].as_str().unwrap();
+        let token = challenge_of(authz, "tls-alpn-01")["token"]
+            .as_str()
+            .unwrap();
+        *responder.current.lock().unwrap() =
+            Some(alpn_certificate(ident, &format!("{token}.{thumb}")));
+        start(authz, "tls-alpn-01");
+        let done = settle(&ca, &dir, &client, &kid, authz["url"].as_str().unwrap());
+        assert_eq!(done["status"], "valid", "{done}");
+    }
+    let names = responder.names.lock().unwrap().clone();
+    assert!(
+        names.contains(&"1.0.0.127.in-addr.arpa".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"alpn.acme-target.test".to_owned()),
+        "{names:?}"
+    );
+    let csr = make_csr(
+        &ca,
+        "alpn",
+        "alpn.acme-target.test",
+        "IP:127.0.0.1,DNS:alpn.acme-target.test",
+    );
+    let text = finalize_and_check(&ca, &dir, &client, &kid, &order_url, csr, false);
+    assert!(text.contains("IP Address:127.0.0.1"), "{text}");
+
+    // A certificate for another key authorization: incorrectResponse.
+    let (_, authzs) = order_with(
+        &ca,
+        &dir,
+        &client,
+        &kid,
+        json!([{"type": "dns", "value": "alpn2.acme-target.test"}]),
+    );
+    *responder.current.lock().unwrap() =
+        Some(alpn_certificate("alpn2.acme-target.test", "other.key-auth"));
+    start(&authzs[0], "tls-alpn-01");
+    let done = settle(&ca, &dir, &client, &kid, authzs[0]["url"].as_str().unwrap());
+    assert_eq!(done["status"], "invalid", "{done}");
+    assert_eq!(
+        challenge_of(&done, "tls-alpn-01")["error"]["type"],
+        "urn:ietf:params:acme:error:incorrectResponse",
+        "{done}"
+    );
+}
+
+/// lego, unchanged: tls-alpn-01 (lego's own responder), renew, revoke and a second revoke
+/// that gets alreadyRevoked; then a wildcard and its base name over dns-01, lego's `exec`
+/// provider writing TXT records into the test DNS server the CA's resolver asks.
+#[test]
+fn lego_tls_alpn01_dns01_renew_and_revoke() {
+    let mut ca = TestCa::start_with(|cfg| {
+        let insert_at = cfg.find("[[authority.provisioners]]").unwrap();
+        cfg.insert_str(
+            insert_at,
+            "[authority.policy.x509]\nallowWildcardNames = true\n\n",
+        );
+    });
+    ca.env
+        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    ca.reload().unwrap();
+    let tls_port = ca.acme_tls.take().unwrap().local_addr().unwrap().port();
+    let dir_url = ca.url("/acme/acme/directory");
+    let root = ca.root();
+    let lego_dir = ca.env.path("lego");
+    let tls_addr = format!("127.0.0.1:{tls_port}");
+    let lego = |extra: &[&str], cmd: &[&str]| {
+        let mut args = vec![
+            "--server",
+            &dir_url,
+            "--email",
+            "ops@example.test",
+            "--accept-tos",
+            "--path",
+            lego_dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(cmd);
+        std::process::Command::new("lego")
+            .args(&args)
+            .env("LEGO_CA_CERTIFICATES", &root)
+            .env("EXEC_PATH", ca.dns.exec_script())
+            .env("EXEC_POLLING_INTERVAL", "1")
+            .env("EXEC_PROPAGATION_TIMEOUT", "20")
+            .env("EXEC_SEQUENCE_INTERVAL", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run lego ({e}); scripts/test-deps.sh installs it"))
+    };
+    let ok = |out: std::process::Output| {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "lego failed:\n{text}");
+        text
+    };
+    let check = |file: &str, name: &str| {
+        let crt = lego_dir.join("certificates").join(file);
+        let pem = std::fs::read_to_string(&crt).unwrap();
+        let leaf_end = pem.find("-----END CERTIFICATE-----").unwrap() + 25;
+        let leaf = ca.env.write("lego-leaf.pem", &pem[..leaf_end]);
+        crate::support::openssl_verify(&root, Some(&crt), &leaf);
+        let allowed: &[&str] = if name.starts_with("*.") {
+            &["pkix.invalid_domain_name_syntax"]
+        } else {
+            &[]
+        };
+        crate::support::pkilint_allowing("lint_pkix_cert", &[], allowed, &leaf);
+        let text = crate::support::openssl_text(&leaf);
+        assert!(text.contains(&format!("DNS:{name}")), "{text}");
+        pem[..leaf_end].to_owned()
+    };
+
+    let tls = [
+        "--domains",
+        "alpn.acme-target.test",
+        "--tls",
+        "--tls.port",
+        &tls_addr,
+    ];
+    ok(lego(&tls, &["run"]));
+    let first = check("alpn.acme-target.test.crt", "alpn.acme-target.test");
+    // The certificate lives 24 h, within lego's default 30-day renewal window.
+    ok(lego(&tls, &["renew", "--no-random-sleep"]));
+    let renewed = check("alpn.acme-target.test.crt", "alpn.acme-target.test");
+    assert_ne!(first, renewed, "lego renew did not replace the certificate");
+    ok(lego(
+        &["--domains", "alpn.acme-target.test"],
+        &["revoke", "--keep"],
+    ));
+    let again = lego(
+        &["--domains", "alpn.acme-target.test"],
+        &["revoke", "--keep"],
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(!again.status.success(), "a second revoke succeeded: {text}");
+    assert!(text.contains("alreadyRevoked"), "{text}");
+
+    let dns_addr = ca.dns.addr();
+    ok(lego(
+        &[
+            "--domains",
+            "*.dns.acme-target.test",
+            "--domains",
+            "dns.acme-target.test",
+            "--dns",
+            "exec",
+            "--dns.resolvers",
+            &dns_addr,
+            "--dns.disable-cp",
+        ],
+        &["run"],
+    ));
+    check("_.dns.acme-target.test.crt", "*.dns.acme-target.test");
+    assert!(ca.dns.txt_queries.load(std::sync::atomic::Ordering::SeqCst) >= 2);
 }

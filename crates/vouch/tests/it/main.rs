@@ -11,6 +11,7 @@
 mod acme;
 mod bad_input;
 mod cert;
+mod dns;
 mod import;
 mod init;
 mod revocation;

@@ -16,6 +16,10 @@ pub struct TestCa {
     /// Where the CA's ACME http-01 validation connects (`acme-target.test` resolves to
     /// 127.0.0.1); a test takes it to answer challenges.
     pub acme_http: Option<std::net::TcpListener>,
+    /// Where tls-alpn-01 validation connects (same names).
+    pub acme_tls: Option<std::net::TcpListener>,
+    /// The DNS server the CA's ACME validation asks (dns-01 TXT records).
+    pub dns: crate::dns::TestDns,
     rt: tokio::runtime::Runtime,
     server: Option<vouch::server::RunningServer>,
 }
@@ -56,6 +60,10 @@ impl TestCa {
         // A port for ACME http-01 answers (tests take the listener and serve on it).
         let acme_http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let acme_http_port = acme_http.local_addr().unwrap().port();
+        let acme_tls = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let acme_tls_port = acme_tls.local_addr().unwrap().port();
+        let dns = crate::dns::TestDns::start(env.p("dns-records").into());
+        let resolver = dns.addr().parse().unwrap();
         let (server, metrics_port) = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -67,9 +75,14 @@ impl TestCa {
                     password: zeroize::Zeroizing::new("correct horse battery staple".to_owned()),
                     metrics: Some(metrics),
                     insecure: Some(insecure),
-                    acme: vouch::server::acme_challenge::ValidationOptions {
+                    acme: vouch::server::acme_validate::ValidationOptions {
                         http_port: acme_http_port,
-                        resolve: vec![("acme-target.test".to_owned(), [127, 0, 0, 1].into())],
+                        tls_port: acme_tls_port,
+                        resolver: Some(resolver),
+                        resolve: vec![
+                            ("acme-target.test".to_owned(), [127, 0, 0, 1].into()),
+                            ("*.acme-target.test".to_owned(), [127, 0, 0, 1].into()),
+                        ],
                         ..Default::default()
                     },
                 },
@@ -89,6 +102,8 @@ impl TestCa {
         std::fs::write(&defaults, text).unwrap();
         TestCa {
             acme_http: Some(acme_http),
+            acme_tls: Some(acme_tls),
+            dns,
             env,
             port,
             insecure_port,
