@@ -51,6 +51,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_acme.sql"),
         postgres: include_str!("../migrations/postgres/0004_acme.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../migrations/sqlite/0005_acme_ari.sql"),
+        postgres: include_str!("../migrations/postgres/0005_acme_ari.sql"),
+    },
 ];
 
 /// The schema version this build migrates a database to.

@@ -30,6 +30,8 @@ pub enum ProblemType {
     ExternalAccountRequired,
     /// `alreadyRevoked`.
     AlreadyRevoked,
+    /// `alreadyReplaced` (RFC 9773 §5): another order already replaces the certificate.
+    AlreadyReplaced,
     /// `badRevocationReason`.
     BadRevocationReason,
     /// `rateLimited`.
@@ -56,7 +58,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every type, for tables and tests.
-    pub const ALL: [ProblemType; 20] = [
+    pub const ALL: [ProblemType; 21] = [
         ProblemType::BadNonce,
         ProblemType::Malformed,
         ProblemType::Unauthorized,
@@ -66,6 +68,7 @@ impl ProblemType {
         ProblemType::AccountDoesNotExist,
         ProblemType::ExternalAccountRequired,
         ProblemType::AlreadyRevoked,
+        ProblemType::AlreadyReplaced,
         ProblemType::BadRevocationReason,
         ProblemType::RateLimited,
         ProblemType::ServerInternal,
@@ -93,6 +96,7 @@ impl ProblemType {
                 "urn:ietf:params:acme:error:externalAccountRequired"
             }
             ProblemType::AlreadyRevoked => "urn:ietf:params:acme:error:alreadyRevoked",
+            ProblemType::AlreadyReplaced => "urn:ietf:params:acme:error:alreadyReplaced",
             ProblemType::BadRevocationReason => "urn:ietf:params:acme:error:badRevocationReason",
             ProblemType::RateLimited => "urn:ietf:params:acme:error:rateLimited",
             ProblemType::ServerInternal => "urn:ietf:params:acme:error:serverInternal",
@@ -129,6 +133,7 @@ impl ProblemType {
             | ProblemType::OrderNotReady
             | ProblemType::UserActionRequired => 403,
             ProblemType::RateLimited => 429,
+            ProblemType::AlreadyReplaced => 409,
             ProblemType::ServerInternal => 500,
             ProblemType::BadNonce
             | ProblemType::Malformed
@@ -168,6 +173,7 @@ impl ProblemType {
             ProblemType::BadCsr => ErrorKind::BadCsr,
             ProblemType::AccountDoesNotExist => ErrorKind::NotFound,
             ProblemType::AlreadyRevoked => ErrorKind::AlreadyRevoked,
+            ProblemType::AlreadyReplaced => ErrorKind::Conflict,
             ProblemType::RateLimited => ErrorKind::RateLimited,
             ProblemType::ServerInternal => ErrorKind::Internal,
         }

@@ -765,8 +765,10 @@ fn problem_types_and_documents() {
     for t in ProblemType::ALL {
         assert_eq!(ProblemType::from_urn(t.urn()), Some(t));
         assert!(t.urn().starts_with("urn:ietf:params:acme:error:"));
-        assert!([400, 403, 429, 500].contains(&t.status()));
+        assert!([400, 403, 409, 429, 500].contains(&t.status()));
     }
+    assert_eq!(ProblemType::AlreadyReplaced.status(), 409);
+    assert_eq!(ProblemType::AlreadyReplaced.kind(), ErrorKind::Conflict);
     assert_eq!(
         ProblemType::BadCsr.urn(),
         "urn:ietf:params:acme:error:badCSR"

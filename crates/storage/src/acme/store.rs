@@ -379,6 +379,31 @@ impl Store {
         self.order_from_row(&row, authorizations).map(Some)
     }
 
+    /// The account that ordered the certificate with this serial (lowercase hex), if it was
+    /// issued through ACME.
+    pub async fn acme_account_of_certificate(&self, serial: &str) -> Result<Option<String>, Error> {
+        crate::validate::serial(serial)?;
+        sqlx::query_scalar(
+            "SELECT account_id FROM acme_orders WHERE certificate_serial = $1 LIMIT 1",
+        )
+        .bind(serial)
+        .fetch_optional(self.reader())
+        .await
+        .map_err(|e| self.db_error(&e))
+    }
+
+    /// Whether an order that is not invalid already names `cert_id` (RFC 9773 `replaces`).
+    pub async fn acme_certificate_replaced(&self, cert_id: &str) -> Result<bool, Error> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM acme_orders WHERE replaces = $1 AND status <> 'invalid' LIMIT 1",
+        )
+        .bind(cert_id)
+        .fetch_optional(self.reader())
+        .await
+        .map_err(|e| self.db_error(&e))?;
+        Ok(found.is_some())
+    }
+
     /// The orders of `account_id`, oldest first (ties by id).
     pub async fn list_acme_orders(&self, account_id: &str) -> Result<Vec<AcmeOrder>, Error> {
         id("account_id", account_id)?;

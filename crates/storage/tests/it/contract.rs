@@ -1404,6 +1404,20 @@ pub async fn acme_challenge_and_order_lifecycle(store: &Store) {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    // ARI: the certificate's account, and whether an order replaces it.
+    assert_eq!(
+        store.acme_account_of_certificate("0abc").await.unwrap(),
+        Some("acct".to_owned())
+    );
+    assert_eq!(
+        store.acme_account_of_certificate("0def").await.unwrap(),
+        None
+    );
+    assert!(!store.acme_certificate_replaced("AAAA.CrwA").await.unwrap());
+    let mut renewal = new_order("renew", "acct", &[("r1", "one.example")], &[], at(7));
+    renewal.replaces = Some("AAAA.CrwA".to_owned());
+    store.create_acme_order(&renewal).await.unwrap();
+    assert!(store.acme_certificate_replaced("AAAA.CrwA").await.unwrap());
 
     // An invalid challenge makes its authorization and its order invalid.
     store

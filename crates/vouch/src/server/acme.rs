@@ -62,6 +62,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/{provisioner}/challenge/{id}",
             post(super::acme_challenge::challenge),
         )
+        .route(
+            "/{provisioner}/renewal-info/{id}",
+            get(super::acme_ari::renewal_info),
+        )
 }
 
 /// Load the shared nonce secret, creating it (mode 0600) on first use.
@@ -183,6 +187,7 @@ async fn directory(
         "newOrder": format!("{base}/new-order"),
         "revokeCert": format!("{base}/revoke-cert"),
         "keyChange": format!("{base}/key-change"),
+        "renewalInfo": format!("{base}/renewal-info"),
         "meta": {"externalAccountRequired": p.require_eab},
     }))
     .into_response()

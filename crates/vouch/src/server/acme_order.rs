@@ -289,6 +289,9 @@ async fn new_order_inner(
                 )
             })?;
     }
+    if let Some(replaces) = &req.replaces {
+        super::acme_ari::check_replaces(state, &acct, replaces, &dns, &ips).await?;
+    }
     let now = state.clock.now();
     let expires_at = now + ORDER_LIFETIME;
     let mut authorizations = Vec::new();

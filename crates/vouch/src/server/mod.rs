@@ -8,6 +8,7 @@
 //! closes the store. Reload re-reads `ca.toml`; a bad file leaves the old one serving.
 
 pub mod acme;
+pub mod acme_ari;
 pub mod acme_challenge;
 mod acme_finalize;
 mod acme_order;

@@ -1167,7 +1167,7 @@ fn serve_tls_alpn01(listener: std::net::TcpListener) -> std::sync::Arc<AlpnRespo
 
 /// Finalize a ready order with `csr`, download the chain, and check it with openssl and
 /// pkilint (which, in its PKIX profile, calls a wildcard dNSName invalid syntax: that one
-/// finding is tolerated when `wildcard`); returns the leaf's text.
+/// finding is tolerated when `wildcard`); returns the leaf's text and PEM.
 fn finalize_and_check(
     ca: &TestCa,
     dir: &Value,
@@ -1176,7 +1176,7 @@ fn finalize_and_check(
     order_url: &str,
     csr: String,
     wildcard: bool,
-) -> String {
+) -> (String, String) {
     let order = settle(ca, dir, client, kid, order_url);
     assert_eq!(order["status"], "ready", "{order}");
     let finalize = order["finalize"].as_str().unwrap();
@@ -1203,7 +1203,10 @@ fn finalize_and_check(
         &[]
     };
     crate::support::pkilint_allowing("lint_pkix_cert", &[], allowed, &leaf);
-    crate::support::openssl_text(&leaf)
+    (
+        crate::support::openssl_text(&leaf),
+        pem[..leaf_end].to_owned(),
+    )
 }
 
 /// A new order for `identifiers`; returns its URL and its authorizations.
@@ -1307,7 +1310,7 @@ fn dns01_wildcards_and_tls_alpn01() {
         "wild.acme-target.test",
         "DNS:*.wild.acme-target.test,DNS:wild.acme-target.test",
     );
-    let text = finalize_and_check(&ca, &dir, &client, &kid, &order_url, csr, true);
+    let (text, _) = finalize_and_check(&ca, &dir, &client, &kid, &order_url, csr, true);
     assert!(text.contains("DNS:*.wild.acme-target.test"), "{text}");
 
     // A TXT record that is not the digest, and none at all: unauthorized.
@@ -1380,7 +1383,7 @@ fn dns01_wildcards_and_tls_alpn01() {
         "alpn.acme-target.test",
         "IP:127.0.0.1,DNS:alpn.acme-target.test",
     );
-    let text = finalize_and_check(&ca, &dir, &client, &kid, &order_url, csr, false);
+    let (text, _) = finalize_and_check(&ca, &dir, &client, &kid, &order_url, csr, false);
     assert!(text.contains("IP Address:127.0.0.1"), "{text}");
 
     // A certificate for another key authorization: incorrectResponse.
@@ -1517,4 +1520,192 @@ fn lego_tls_alpn01_dns01_renew_and_revoke() {
     ));
     check("_.dns.acme-target.test.crt", "*.dns.acme-target.test");
     assert!(ca.dns.txt_queries.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+}
+
+/// Start the challenge of `kind` of an authorization with `{}`.
+fn start_challenge(
+    ca: &TestCa,
+    dir: &Value,
+    client: &Client,
+    kid: &str,
+    authz: &Value,
+    kind: &str,
+) {
+    let ch = challenge_of(authz, kind);
+    let (code, _, body) = post_kid(
+        ca,
+        dir,
+        client,
+        kid,
+        ch["url"].as_str().unwrap(),
+        Some(&json!({})),
+    );
+    assert_eq!(code, 200, "{body}");
+}
+
+/// An order for `name` proven with dns-01 and finalized; returns the order's payload
+/// response code and body when `replaces` is refused, else the leaf PEM.
+fn issue_with_dns01(
+    ca: &TestCa,
+    dir: &Value,
+    client: &Client,
+    kid: &str,
+    name: &str,
+    replaces: Option<&str>,
+) -> Result<String, (u16, String)> {
+    let mut payload = json!({"identifiers": [{"type": "dns", "value": name}]});
+    if let Some(r) = replaces {
+        payload["replaces"] = json!(r);
+    }
+    let (code, head, body) = post_kid(
+        ca,
+        dir,
+        client,
+        kid,
+        dir["newOrder"].as_str().unwrap(),
+        Some(&payload),
+    );
+    if code != 201 {
+        return Err((code, body));
+    }
+    let order: Value = serde_json::from_str(&body).unwrap();
+    if let Some(r) = replaces {
+        assert_eq!(order["replaces"], r, "{order}");
+    }
+    let order_url = header(&head, "location").unwrap();
+    let authz_url = order["authorizations"][0].as_str().unwrap();
+    let (_, _, body) = post_kid(ca, dir, client, kid, authz_url, None);
+    let authz: Value = serde_json::from_str(&body).unwrap();
+    if authz["status"] == "pending" {
+        let token = challenge_of(&authz, "dns-01")["token"].as_str().unwrap();
+        let key_auth = format!("{token}.{}", client.thumbprint());
+        ca.dns.add_txt(
+            &format!("_acme-challenge.{name}"),
+            &key_auth_digest(&key_auth),
+        );
+        start_challenge(ca, dir, client, kid, &authz, "dns-01");
+        assert_eq!(settle(ca, dir, client, kid, authz_url)["status"], "valid");
+    }
+    let csr = make_csr(ca, "ari", name, &format!("DNS:{name}"));
+    Ok(finalize_and_check(ca, dir, client, kid, &order_url, csr, false).1)
+}
+
+/// The RFC 9773 certID of a PEM certificate.
+fn cert_id(pem: &str) -> String {
+    use x509_parser::extensions::ParsedExtension;
+    let der = crate::support::pem_bytes(pem);
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+    let aki = cert
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                a.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            _ => None,
+        })
+        .unwrap();
+    format!("{}.{}", B64.encode(aki), B64.encode(cert.raw_serial()))
+}
+
+/// ARI (RFC 9773): renewalInfo in the directory, a window inside the certificate's life (in
+/// the past once it is revoked), 404 for an unknown certificate, and `replaces` honoured at
+/// newOrder: only by the account that ordered it, with a shared identifier, once.
+#[test]
+fn renewal_info_and_replaces() {
+    let ca = TestCa::start();
+    ca.env
+        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    ca.reload().unwrap();
+    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
+    let dir: Value = serde_json::from_str(&body).unwrap();
+    let ri = dir["renewalInfo"]
+        .as_str()
+        .expect("renewalInfo in the directory")
+        .to_owned();
+    let client = Client::new();
+    let kid = new_account(&ca, &dir, &client);
+    let leaf = issue_with_dns01(&ca, &dir, &client, &kid, "ari.acme-target.test", None).unwrap();
+    let id = cert_id(&leaf);
+
+    let (code, head, body) = call(&ca, &[&format!("{ri}/{id}")]);
+    assert_eq!(code, 200, "{body}");
+    let retry: i64 = header(&head, "retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((60..=6 * 3600).contains(&retry), "{retry}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let parse = |s: &Value| {
+        time::OffsetDateTime::parse(
+            s.as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let (start, end) = (
+        parse(&v["suggestedWindow"]["start"]),
+        parse(&v["suggestedWindow"]["end"]),
+    );
+    let now = time::OffsetDateTime::now_utc();
+    assert!(now < start && start < end, "{v}");
+    assert!(end < now + time::Duration::hours(24), "{v}");
+
+    // Unknown serial: 404; garbage: 400.
+    let unknown = format!(
+        "{}.{}",
+        id.split('.').next().unwrap(),
+        B64.encode([0x42; 16])
+    );
+    let (code, _, body) = call(&ca, &[&format!("{ri}/{unknown}")]);
+    assert_eq!(code, 404, "{body}");
+    let (code, _, body) = call(&ca, &[&format!("{ri}/not-a-cert-id")]);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("malformed"), "{body}");
+
+    // replaces: another account may not; no shared identifier is malformed; the owner may,
+    // once.
+    let other = Client::new();
+    let other_kid = new_account(&ca, &dir, &other);
+    let (code, body) = issue_with_dns01(
+        &ca,
+        &dir,
+        &other,
+        &other_kid,
+        "ari.acme-target.test",
+        Some(&id),
+    )
+    .unwrap_err();
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("not ordered by this account"), "{body}");
+    let (code, body) =
+        issue_with_dns01(&ca, &dir, &client, &kid, "ari2.acme-target.test", Some(&id)).unwrap_err();
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("shares no identifier"), "{body}");
+    let renewed =
+        issue_with_dns01(&ca, &dir, &client, &kid, "ari.acme-target.test", Some(&id)).unwrap();
+    assert_ne!(cert_id(&renewed), id);
+    let (code, body) =
+        issue_with_dns01(&ca, &dir, &client, &kid, "ari.acme-target.test", Some(&id)).unwrap_err();
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("alreadyReplaced"), "{body}");
+
+    // Revoked: the window has passed, renew now.
+    let revoke = json!({"certificate": B64.encode(crate::support::pem_bytes(&leaf)), "reason": 4});
+    let (code, _, body) = post_kid(
+        &ca,
+        &dir,
+        &client,
+        &kid,
+        dir["revokeCert"].as_str().unwrap(),
+        Some(&revoke),
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, _, body) = call(&ca, &[&format!("{ri}/{id}")]);
+    assert_eq!(code, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        parse(&v["suggestedWindow"]["end"]) <= time::OffsetDateTime::now_utc(),
+        "{v}"
+    );
 }

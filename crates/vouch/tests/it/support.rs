@@ -288,7 +288,15 @@ pub fn pkilint_allowing(linter: &str, extra: &[&str], allowed: &[&str], file: &P
 
 /// Parse all certificates of a PEM file.
 pub fn pem_certs(path: &Path) -> Vec<Vec<u8>> {
-    let text = std::fs::read_to_string(path).expect("read pem");
+    pem_text_certs(&std::fs::read_to_string(path).expect("read pem"))
+}
+
+/// The DER of the first certificate in PEM text.
+pub fn pem_bytes(text: &str) -> Vec<u8> {
+    pem_text_certs(text).remove(0)
+}
+
+fn pem_text_certs(text: &str) -> Vec<Vec<u8>> {
     pem::parse_many(text)
         .expect("pem")
         .into_iter()
