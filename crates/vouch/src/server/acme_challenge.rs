@@ -63,7 +63,10 @@ async fn challenge_inner(
         .ok_or_else(|| not_found("challenge"))?;
     let up = format!("<{base}/authz/{}>;rel=\"up\"", authz.id);
     let answer = |ch: &AcmeChallenge| {
-        let mut r = axum::Json(challenge_json(base, ch)).into_response();
+        let mut r = super::acme_order::retry_soon(
+            axum::Json(challenge_json(base, ch)).into_response(),
+            ch.status == AcmeChallengeStatus::Processing,
+        );
         if let Ok(v) = HeaderValue::from_str(&up) {
             r.headers_mut().append(header::LINK, v);
         }

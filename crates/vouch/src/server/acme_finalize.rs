@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::Deserialize;
@@ -293,12 +293,21 @@ async fn certificate_inner(
     for ca in state.pki.intermediates() {
         pem.push_str(&vouch_issuing::to_pem("CERTIFICATE", &ca));
     }
-    Ok((
+    // RFC 8555 §7.4.2: Link rel="up" to the issuer's certificate (there is one chain, so
+    // no rel="alternate").
+    let origin = base
+        .rsplit_once("/acme/")
+        .map_or(base, |(o, _)| o.trim_end_matches("/2.0"));
+    let mut r = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
         pem,
     )
-        .into_response())
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("<{origin}/intermediate.crt>;rel=\"up\"")) {
+        r.headers_mut().append(header::LINK, v);
+    }
+    Ok(r)
 }
 
 #[derive(Debug, Deserialize)]
@@ -351,17 +360,16 @@ async fn revoke_inner(
     match jws.key_ref() {
         vouch_registration::KeyRef::Kid(_) => {
             let acct = verify_account(state, name, base, &jws).await?;
-            let orders = state
+            let ordered = state
                 .store
-                .list_acme_orders(&acct.id)
+                .acme_account_of_certificate(&presented.serial)
                 .await
-                .map_err(internal)?;
-            if !orders
-                .iter()
-                .any(|o| o.certificate_serial.as_deref() == Some(presented.serial.as_str()))
-            {
+                .map_err(internal)?
+                .is_some_and(|owner| owner == acct.id);
+            if !ordered && !holds_authorizations(state, &acct.id, &presented.sans).await? {
                 return Err(AcmeError::unauthorized(
-                    "this account did not order the certificate",
+                    "this account did not order the certificate and holds no valid \
+                     authorization for each of its names",
                 ));
             }
         }
@@ -391,4 +399,36 @@ async fn revoke_inner(
             _ => api_to_acme(e),
         })?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// RFC 8555 §7.6: an account may also revoke a certificate whose every name it holds a
+/// valid authorization for.
+async fn holds_authorizations(
+    state: &AppState,
+    account: &str,
+    sans: &[vouch_issuing::San],
+) -> Result<bool, AcmeError> {
+    if sans.is_empty() {
+        return Ok(false);
+    }
+    let now = state.clock.now();
+    for san in sans {
+        let (kind, value, wildcard) = match san {
+            vouch_issuing::San::Dns(d) => match d.strip_prefix("*.") {
+                Some(base) => ("dns", base.to_ascii_lowercase(), true),
+                None => ("dns", d.to_ascii_lowercase(), false),
+            },
+            vouch_issuing::San::Ip(ip) => ("ip", ip.to_string(), false),
+            _ => return Ok(false),
+        };
+        let found = state
+            .store
+            .find_valid_authorization(account, kind, &value, wildcard, now)
+            .await
+            .map_err(internal)?;
+        if found.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -23,8 +23,8 @@ use time::{Duration, OffsetDateTime};
 use vouch_model::Names;
 use vouch_registration::{AcmeError, ProblemType};
 use vouch_storage::{
-    AcmeAuthorization, AcmeChallenge, AcmeChallengeType, AcmeIdentifier, AcmeOrder, NewAcmeOrder,
-    NewAuthorization, NewChallenge,
+    AcmeAuthorization, AcmeChallenge, AcmeChallengeStatus, AcmeChallengeType, AcmeIdentifier,
+    AcmeOrder, AcmeOrderStatus, NewAcmeOrder, NewAuthorization, NewChallenge,
 };
 
 use super::acme::{authenticate_account, internal, random_id, respond, urls};
@@ -420,7 +420,20 @@ async fn order_inner(
         return Err(AcmeError::malformed("an order is read with POST-as-GET"));
     }
     let order = own_order(state, id, &acct.id).await?;
-    Ok(axum::Json(order_json(base, &order)).into_response())
+    let busy = order.status == AcmeOrderStatus::Processing;
+    Ok(retry_soon(
+        axum::Json(order_json(base, &order)).into_response(),
+        busy,
+    ))
+}
+
+/// RFC 8555 §7.4, §8.2: a resource still being worked on says when to look again.
+pub(super) fn retry_soon(mut r: Response, busy: bool) -> Response {
+    if busy {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(1));
+    }
+    r
 }
 
 #[derive(Debug, Deserialize)]
@@ -462,7 +475,14 @@ async fn authz_inner(
         .filter(|a| a.account_id == acct.id)
         .ok_or_else(|| not_found("authorization"))?;
     if jws.is_post_as_get() {
-        return Ok(axum::Json(authz_json(base, &a)).into_response());
+        let busy = a
+            .challenges
+            .iter()
+            .any(|c| c.status == AcmeChallengeStatus::Processing);
+        return Ok(retry_soon(
+            axum::Json(authz_json(base, &a)).into_response(),
+            busy,
+        ));
     }
     // RFC 8555 §7.5.2: the only change a client may ask for is deactivation.
     let update: AuthzUpdate = jws.payload_json()?;

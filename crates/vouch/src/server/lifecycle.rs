@@ -36,7 +36,7 @@ pub(super) struct Presented {
     not_before: time::OffsetDateTime,
     not_after: time::OffsetDateTime,
     subject: vouch_issuing::Dn,
-    sans: Vec<San>,
+    pub(super) sans: Vec<San>,
     pub(super) spki: Vec<u8>,
     lifetime: time::Duration,
     provisioner: Option<ProvisionerInfo>,

@@ -619,6 +619,9 @@ fn http01_validation() {
             ["processing", "valid", "invalid"].contains(&status["status"].as_str().unwrap()),
             "{status}"
         );
+        if status["status"] == "processing" {
+            assert_eq!(header(&head, "retry-after").as_deref(), Some("1"), "{head}");
+        }
         results.push((c, k, order_url, authz_url, ch_url));
     }
     let (c, k, order_url, authz_url, ch_url) = &results[0];
@@ -660,6 +663,8 @@ fn http01_validation() {
     let cert_url = order["certificate"].as_str().unwrap();
     let (code, head, pem) = post_kid(&ca, &dir, c, k, cert_url, None);
     assert_eq!(code, 200, "{pem}");
+    let up = format!("<{}>;rel=\"up\"", ca.url("/intermediate.crt"));
+    assert!(head.contains(&up), "{head}");
     assert_eq!(
         header(&head, "content-type").as_deref(),
         Some("application/pem-certificate-chain")
@@ -1689,6 +1694,40 @@ fn renewal_info_and_replaces() {
         issue_with_dns01(&ca, &dir, &client, &kid, "ari.acme-target.test", Some(&id)).unwrap_err();
     assert_eq!(code, 409, "{body}");
     assert!(body.contains("alreadyReplaced"), "{body}");
+
+    // revokeCert by an account that did not order the certificate but holds valid
+    // authorizations for all its names (RFC 8555 §7.6).
+    let holder = Client::new();
+    let holder_kid = new_account(&ca, &dir, &holder);
+    let revoke_url = dir["revokeCert"].as_str().unwrap();
+    let revoke_renewed = json!({"certificate": B64.encode(crate::support::pem_bytes(&renewed))});
+    let (code, _, body) = post_kid(
+        &ca,
+        &dir,
+        &holder,
+        &holder_kid,
+        revoke_url,
+        Some(&revoke_renewed),
+    );
+    assert_eq!(code, 403, "{body}");
+    issue_with_dns01(
+        &ca,
+        &dir,
+        &holder,
+        &holder_kid,
+        "ari.acme-target.test",
+        None,
+    )
+    .unwrap();
+    let (code, _, body) = post_kid(
+        &ca,
+        &dir,
+        &holder,
+        &holder_kid,
+        revoke_url,
+        Some(&revoke_renewed),
+    );
+    assert_eq!(code, 200, "{body}");
 
     // Revoked: the window has passed, renew now.
     let revoke = json!({"certificate": B64.encode(crate::support::pem_bytes(&leaf)), "reason": 4});
