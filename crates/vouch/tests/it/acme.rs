@@ -109,7 +109,10 @@ fn header(head: &str, name: &str) -> Option<String> {
 }
 
 fn post(ca: &TestCa, url: &str, body: &str) -> (u16, String, String) {
-    let f = ca.env.write("acme-body.json", body);
+    // One file per request: tests post from many threads at once.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let f = ca.env.write(&format!("acme-body-{n}.json"), body);
     call(
         ca,
         &[
@@ -1747,4 +1750,77 @@ fn renewal_info_and_replaces() {
         parse(&v["suggestedWindow"]["end"]) <= time::OffsetDateTime::now_utc(),
         "{v}"
     );
+}
+
+/// 100 orders from one account at once all succeed; 20 simultaneous POSTs to one challenge
+/// all get 200 and start exactly one validation (step-ca's #341/#280/#2121 fail here).
+#[test]
+fn concurrent_orders_and_challenge_posts() {
+    let mut ca = TestCa::start();
+    ca.env
+        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    ca.reload().unwrap();
+    let answers = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    let hits = serve_http01(ca.acme_http.take().unwrap(), answers.clone());
+    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
+    let dir: Value = serde_json::from_str(&body).unwrap();
+    let client = Client::new();
+    let kid = new_account(&ca, &dir, &client);
+    let new_order = dir["newOrder"].as_str().unwrap();
+
+    let results: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..100)
+            .map(|i| {
+                let (ca, dir, client, kid) = (&ca, &dir, &client, &kid);
+                s.spawn(move || {
+                    let payload = json!({"identifiers": [
+                        {"type": "dns", "value": format!("c{i}.acme-target.test")},
+                        {"type": "dns", "value": "shared.acme-target.test"}
+                    ]});
+                    let (code, _, body) = post_kid(ca, dir, client, kid, new_order, Some(&payload));
+                    (code, body)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (code, body) in &results {
+        assert_eq!(*code, 201, "{body}");
+    }
+    let (_, _, body) = post_kid(&ca, &dir, &client, &kid, &format!("{kid}/orders"), None);
+    let listed = serde_json::from_str::<Value>(&body).unwrap()["orders"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(listed, 100);
+
+    let order: Value = serde_json::from_str(&results[0].1).unwrap();
+    let authz_url = order["authorizations"][0].as_str().unwrap().to_owned();
+    let (_, _, body) = post_kid(&ca, &dir, &client, &kid, &authz_url, None);
+    let authz: Value = serde_json::from_str(&body).unwrap();
+    let ch = challenge_of(&authz, "http-01");
+    let token = ch["token"].as_str().unwrap().to_owned();
+    answers
+        .lock()
+        .unwrap()
+        .insert(token.clone(), format!("{token}.{}", client.thumbprint()));
+    let ch_url = ch["url"].as_str().unwrap().to_owned();
+    let codes: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let (ca, dir, client, kid, ch_url) = (&ca, &dir, &client, &kid, &ch_url);
+                s.spawn(move || post_kid(ca, dir, client, kid, ch_url, Some(&json!({}))).0)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // Every POST that found the authorization pending got 200; once it was valid, a late
+    // one is refused as malformed, never as a conflict or an internal error.
+    assert!(codes.iter().all(|c| *c == 200 || *c == 400), "{codes:?}");
+    assert!(codes.contains(&200), "{codes:?}");
+    assert_eq!(
+        settle(&ca, &dir, &client, &kid, &authz_url)["status"],
+        "valid"
+    );
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
