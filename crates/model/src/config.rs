@@ -378,6 +378,15 @@ pub struct AcmeProvisioner {
         rename = "requireEAB"
     )]
     pub require_eab: bool,
+    /// The directory's `meta.termsOfService` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms_of_service: Option<String>,
+    /// The directory's `meta.website` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// The directory's `meta.caaIdentities`: the CAA issuer domains that name this CA.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caa_identities: Vec<String>,
     /// Overrides of the global claims.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Claims>,

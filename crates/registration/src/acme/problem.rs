@@ -200,6 +200,7 @@ impl<'de> Deserialize<'de> for ProblemType {
 pub struct AcmeError {
     problem: ProblemType,
     detail: String,
+    subproblems: Vec<SubProblem>,
 }
 
 impl AcmeError {
@@ -208,7 +209,19 @@ impl AcmeError {
         AcmeError {
             problem,
             detail: detail.into(),
+            subproblems: Vec::new(),
         }
+    }
+
+    /// Attach per-identifier problems (RFC 8555 §6.7.1).
+    pub fn with_subproblems(mut self, subproblems: Vec<SubProblem>) -> Self {
+        self.subproblems = subproblems;
+        self
+    }
+
+    /// The per-identifier problems.
+    pub fn subproblems(&self) -> &[SubProblem] {
+        &self.subproblems
     }
 
     /// `malformed` with `detail`.
@@ -309,7 +322,9 @@ impl Problem {
 
 impl From<&AcmeError> for Problem {
     fn from(e: &AcmeError) -> Self {
-        Problem::new(e.problem, e.detail.clone())
+        let mut p = Problem::new(e.problem, e.detail.clone());
+        p.subproblems = e.subproblems.clone();
+        p
     }
 }
 

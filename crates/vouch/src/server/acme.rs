@@ -181,6 +181,16 @@ async fn directory(
             return r;
         }
     };
+    let mut meta = json!({"externalAccountRequired": p.require_eab});
+    if let Some(t) = &p.terms_of_service {
+        meta["termsOfService"] = json!(t);
+    }
+    if let Some(w) = &p.website {
+        meta["website"] = json!(w);
+    }
+    if !p.caa_identities.is_empty() {
+        meta["caaIdentities"] = json!(p.caa_identities);
+    }
     axum::Json(json!({
         "newNonce": format!("{base}/new-nonce"),
         "newAccount": format!("{base}/new-account"),
@@ -188,7 +198,7 @@ async fn directory(
         "revokeCert": format!("{base}/revoke-cert"),
         "keyChange": format!("{base}/key-change"),
         "renewalInfo": format!("{base}/renewal-info"),
-        "meta": {"externalAccountRequired": p.require_eab},
+        "meta": meta,
     }))
     .into_response()
 }

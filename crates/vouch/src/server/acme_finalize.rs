@@ -105,6 +105,12 @@ async fn finalize_inner(
         .decode(req.csr.trim_end_matches('='))
         .map_err(|_| bad_csr("csr is not base64url"))?;
     let csr = verify_csr(&der).map_err(|e| bad_csr(e.to_string()))?;
+    // RFC 8555 §11.1: the certificate key must not be the account key.
+    if uses_account_key(&csr.spki_der, &acct.jwk) {
+        return Err(bad_csr(
+            "the CSR's key is the account key; use a separate key",
+        ));
+    }
     // The CSR must name exactly the order's identifiers.
     let want: BTreeSet<String> = order
         .identifiers
@@ -431,4 +437,20 @@ async fn holds_authorizations(
         }
     }
     Ok(true)
+}
+
+/// Whether a CSR's SubjectPublicKeyInfo is the account's key (compared by RFC 7638
+/// thumbprint).
+fn uses_account_key(spki_der: &[u8], account_jwk: &str) -> bool {
+    use x509_parser::prelude::FromDer;
+    let Ok((_, spki)) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der) else {
+        return false;
+    };
+    let (Ok(csr_key), Ok(acct_key)) = (
+        super::lifecycle::spki_to_jwk(&spki),
+        serde_json::from_str::<vouch_model::Jwk>(account_jwk),
+    ) else {
+        return false;
+    };
+    matches!((thumbprint(&csr_key), thumbprint(&acct_key)), (Ok(a), Ok(b)) if a == b)
 }

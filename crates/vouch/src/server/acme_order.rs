@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use vouch_model::Names;
-use vouch_registration::{AcmeError, ProblemType};
+use vouch_registration::{AcmeError, ProblemIdentifier, ProblemType, SubProblem};
 use vouch_storage::{
     AcmeAuthorization, AcmeChallenge, AcmeChallengeStatus, AcmeChallengeType, AcmeIdentifier,
     AcmeOrder, AcmeOrderStatus, NewAcmeOrder, NewAuthorization, NewChallenge,
@@ -46,6 +46,52 @@ struct Checked {
     /// Lower-case, without a leading `*.`.
     value: String,
     wildcard: bool,
+}
+
+impl Checked {
+    /// The name as a certificate carries it (`*.base` for a wildcard).
+    fn name(&self) -> String {
+        if self.wildcard {
+            format!("*.{}", self.value)
+        } else {
+            self.value.clone()
+        }
+    }
+}
+
+/// The authority's and the provisioner's name policies for one identifier.
+fn allowed_by_policy(
+    authority: &super::state::Authority,
+    provisioner: &str,
+    c: &Checked,
+) -> Result<(), AcmeError> {
+    let dns = if c.kind == "dns" {
+        vec![c.name()]
+    } else {
+        Vec::new()
+    };
+    let ips: Vec<IpAddr> = c
+        .value
+        .parse()
+        .ok()
+        .filter(|_| c.kind == "ip")
+        .into_iter()
+        .collect();
+    for policy in authority.policies(provisioner) {
+        policy
+            .check(&Names {
+                dns: &dns,
+                ips: &ips,
+                ..Names::default()
+            })
+            .map_err(|v| {
+                AcmeError::new(
+                    ProblemType::RejectedIdentifier,
+                    format!("'{}' is not allowed: {}", v.name, v.reason),
+                )
+            })?;
+    }
+    Ok(())
 }
 
 /// Check one requested identifier (RFC 8555 §7.1.4, RFC 8738 for IP addresses).
@@ -244,12 +290,46 @@ async fn new_order_inner(
             "an order needs 1 to {MAX_IDENTIFIERS} identifiers"
         )));
     }
+    // Every identifier is checked (syntax, then the authority's and the provisioner's name
+    // policies) before anything is stored; each refusal becomes a subproblem.
+    let authority = state.authority();
     let mut checked: Vec<Checked> = Vec::with_capacity(req.identifiers.len());
+    let mut refused: Vec<SubProblem> = Vec::new();
     for i in &req.identifiers {
-        let c = check_identifier(&i.kind, &i.value)?;
-        if !checked.contains(&c) {
-            checked.push(c);
+        match check_identifier(&i.kind, &i.value).and_then(|c| {
+            allowed_by_policy(&authority, name, &c)?;
+            Ok(c)
+        }) {
+            Ok(c) if !checked.contains(&c) => checked.push(c),
+            Ok(_) => {}
+            Err(e) => refused.push(SubProblem {
+                type_: e.problem(),
+                detail: e.detail().to_owned(),
+                identifier: Some(ProblemIdentifier {
+                    type_: i.kind.clone(),
+                    value: i.value.clone(),
+                }),
+            }),
         }
+    }
+    if let Some(first) = refused.first() {
+        let same = refused.iter().all(|r| r.type_ == first.type_);
+        let e = if refused.len() == 1 {
+            AcmeError::new(first.type_, first.detail.clone())
+        } else {
+            AcmeError::new(
+                if same {
+                    first.type_
+                } else {
+                    ProblemType::Malformed
+                },
+                format!(
+                    "{} identifiers were refused (see subproblems)",
+                    refused.len()
+                ),
+            )
+        };
+        return Err(e.with_subproblems(refused));
     }
     let not_before = parse_time("notBefore", req.not_before.as_deref())?;
     let not_after = parse_time("notAfter", req.not_after.as_deref())?;
@@ -258,37 +338,15 @@ async fn new_order_inner(
     {
         return Err(AcmeError::malformed("notBefore must be before notAfter"));
     }
-    // Name policy, before anything is stored.
     let dns: Vec<String> = checked
         .iter()
         .filter(|c| c.kind == "dns")
-        .map(|c| {
-            if c.wildcard {
-                format!("*.{}", c.value)
-            } else {
-                c.value.clone()
-            }
-        })
+        .map(Checked::name)
         .collect();
     let ips: Vec<IpAddr> = checked
         .iter()
         .filter_map(|c| c.value.parse().ok().filter(|_| c.kind == "ip"))
         .collect();
-    let authority = state.authority();
-    for policy in authority.policies(name) {
-        policy
-            .check(&Names {
-                dns: &dns,
-                ips: &ips,
-                ..Names::default()
-            })
-            .map_err(|v| {
-                AcmeError::new(
-                    ProblemType::RejectedIdentifier,
-                    format!("'{}' is not allowed: {}", v.name, v.reason),
-                )
-            })?;
-    }
     if let Some(replaces) = &req.replaces {
         super::acme_ari::check_replaces(state, &acct, replaces, &dns, &ips).await?;
     }

@@ -458,6 +458,29 @@ fn orders_and_authorizations() {
         assert_eq!(code, 400, "{body}");
         assert!(body.contains(want), "{want}: {body}");
     }
+    // Several refusals at once: one subproblem per identifier (RFC 8555 §6.7.1).
+    let payload = json!({"identifiers": [
+        {"type": "dns", "value": "fine.example.test"},
+        {"type": "dns", "value": "b.forbidden.test"},
+        {"type": "dns", "value": "bad_name.test"},
+    ]});
+    let (code, _, body) = post_kid(&ca, &dir, &client, &kid, new_order, Some(&payload));
+    assert_eq!(code, 400, "{body}");
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        problem["type"], "urn:ietf:params:acme:error:rejectedIdentifier",
+        "{problem}"
+    );
+    let subs = problem["subproblems"].as_array().expect("subproblems");
+    assert_eq!(subs.len(), 2, "{problem}");
+    assert_eq!(
+        subs[0]["identifier"],
+        json!({"type": "dns", "value": "b.forbidden.test"})
+    );
+    assert_eq!(
+        subs[1]["identifier"],
+        json!({"type": "dns", "value": "bad_name.test"})
+    );
     for bad in [
         json!({"identifiers": []}),
         json!({"nothing": 1}),
@@ -1624,9 +1647,26 @@ fn renewal_info_and_replaces() {
     let ca = TestCa::start();
     ca.env
         .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    // The directory's meta fields come from the provisioner.
+    let config = ca.env.home().join("config/ca.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "name = \"acme\"\n",
+        "name = \"acme\"\ntermsOfService = \"https://ca.example.test/tos\"\n\
+         website = \"https://ca.example.test\"\ncaaIdentities = [\"ca.example.test\"]\n",
+    );
+    std::fs::write(&config, text).unwrap();
     ca.reload().unwrap();
     let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
     let dir: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        dir["meta"],
+        json!({
+            "externalAccountRequired": false,
+            "termsOfService": "https://ca.example.test/tos",
+            "website": "https://ca.example.test",
+            "caaIdentities": ["ca.example.test"]
+        })
+    );
     let ri = dir["renewalInfo"]
         .as_str()
         .expect("renewalInfo in the directory")
@@ -1731,6 +1771,47 @@ fn renewal_info_and_replaces() {
         Some(&revoke_renewed),
     );
     assert_eq!(code, 200, "{body}");
+
+    // A CSR for the account's own key is refused (RFC 8555 §11.1).
+    let csr = make_csr(
+        &ca,
+        "same",
+        "same.acme-target.test",
+        "DNS:same.acme-target.test",
+    );
+    let same = Client::from_pem(&ca.env.path("same.key"));
+    let same_kid = new_account(&ca, &dir, &same);
+    let (order_url, authzs) = order_with(
+        &ca,
+        &dir,
+        &same,
+        &same_kid,
+        json!([{"type": "dns", "value": "same.acme-target.test"}]),
+    );
+    let token = challenge_of(&authzs[0], "dns-01")["token"]
+        .as_str()
+        .unwrap();
+    ca.dns.add_txt(
+        "_acme-challenge.same.acme-target.test",
+        &key_auth_digest(&format!("{token}.{}", same.thumbprint())),
+    );
+    start_challenge(&ca, &dir, &same, &same_kid, &authzs[0], "dns-01");
+    let order = settle(&ca, &dir, &same, &same_kid, &order_url);
+    assert_eq!(order["status"], "ready", "{order}");
+    let finalize = order["finalize"].as_str().unwrap();
+    let (code, _, body) = post_kid(
+        &ca,
+        &dir,
+        &same,
+        &same_kid,
+        finalize,
+        Some(&json!({"csr": csr})),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body.contains("badCSR") && body.contains("account key"),
+        "{body}"
+    );
 
     // Revoked: the window has passed, renew now.
     let revoke = json!({"certificate": B64.encode(crate::support::pem_bytes(&leaf)), "reason": 4});
