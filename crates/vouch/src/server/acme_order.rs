@@ -338,6 +338,30 @@ async fn new_order_inner(
     {
         return Err(AcmeError::malformed("notBefore must be before notAfter"));
     }
+    // The requested validity must fit the provisioner's claims now, not only at finalize.
+    if not_before.is_some() || not_after.is_some() {
+        let claims = match authority
+            .config
+            .authority
+            .provisioners
+            .iter()
+            .find(|p| p.name() == name)
+        {
+            Some(p) => vouch_model::EffectiveClaims::resolve(
+                &authority.config.authority.claims,
+                p.claims(),
+            ),
+            None => return Err(AcmeError::malformed("no such ACME provisioner")),
+        };
+        super::sign::validity(
+            &claims,
+            authority.config.authority.backdate(),
+            req.not_before.as_deref(),
+            req.not_after.as_deref(),
+            state.clock.now(),
+        )
+        .map_err(|e| AcmeError::malformed(e.message().to_owned()))?;
+    }
     let dns: Vec<String> = checked
         .iter()
         .filter(|c| c.kind == "dns")

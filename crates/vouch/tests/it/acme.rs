@@ -488,6 +488,13 @@ fn orders_and_authorizations() {
             "identifiers": [{"type": "dns", "value": "x.example.test"}],
             "notBefore": "yesterday"
         }),
+        // Longer than the provisioner's maximum (24 h by default).
+        json!({
+            "identifiers": [{"type": "dns", "value": "x.example.test"}],
+            "notAfter": (time::OffsetDateTime::now_utc() + time::Duration::days(365))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        }),
     ] {
         let (code, _, body) = post_kid(&ca, &dir, &client, &kid, new_order, Some(&bad));
         assert_eq!(code, 400, "{bad}: {body}");
