@@ -70,6 +70,100 @@ fn root_fingerprint(root: &Path) -> Result<String> {
     Ok(sha256_hex(&certs[0]))
 }
 
+/// Mints one-time tokens with a JWK provisioner whose encrypted key the CA publishes (the
+/// key is decrypted once; `vouch bench` mints thousands).
+pub(super) struct Minter {
+    key: ProvisionerKey,
+    issuer: String,
+    audience: String,
+    sha: String,
+}
+
+impl std::fmt::Debug for Minter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Minter")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Minter {
+    /// Fetch the provisioner list, choose the provisioner and decrypt its key; tokens are for
+    /// `/1.0/{path}`.
+    pub(super) async fn new(
+        target: &Target,
+        http: &reqwest::Client,
+        provisioner: Option<&str>,
+        password_file: Option<&Path>,
+        path: &str,
+    ) -> Result<Minter> {
+        let all = list_provisioners(target, http).await?;
+        let jwks: Vec<vouch_model::JwkProvisioner> = all
+            .into_iter()
+            .filter_map(|v| serde_json::from_value::<Provisioner>(v).ok())
+            .filter_map(|p| match p {
+                Provisioner::Jwk(j) => Some(j),
+                Provisioner::Acme(_) => None,
+            })
+            .filter(|j| j.encrypted_key.is_some())
+            .collect();
+        let chosen = match provisioner {
+            Some(name) => jwks.iter().find(|j| j.name == name).ok_or_else(|| {
+                anyhow!("the CA has no JWK provisioner '{name}' with an encrypted key")
+            })?,
+            None => match jwks.as_slice() {
+                [only] => only,
+                [] => bail!("the CA has no JWK provisioner with an encrypted key"),
+                many => bail!(
+                    "the CA has several JWK provisioners ({}); choose one with --provisioner",
+                    many.iter()
+                        .map(|j| j.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        };
+        let jwe = chosen.encrypted_key.as_deref().unwrap_or_default();
+        let password = files::password(
+            password_file,
+            &format!("the provisioner '{}'", chosen.name),
+            "--password-file",
+            false,
+        )?;
+        let key = ProvisionerKey::from_encrypted(jwe, password.as_bytes())
+            .map_err(|e| anyhow!("provisioner '{}': {e}", chosen.name))?;
+        if key.public_jwk().kid != chosen.key.kid {
+            bail!(
+                "provisioner '{}': its encrypted key does not match its public key",
+                chosen.name
+            );
+        }
+        Ok(Minter {
+            key,
+            issuer: chosen.name.clone(),
+            audience: target.url(&format!("/1.0/{path}")),
+            sha: root_fingerprint(&target.root)?,
+        })
+    }
+
+    /// One token for `subject` and `sans`.
+    pub(super) fn mint(&self, subject: &str, sans: &[String]) -> Result<String> {
+        self.key
+            .sign_token(&TokenRequest {
+                issuer: &self.issuer,
+                audience: &self.audience,
+                subject,
+                sans,
+                not_before: OffsetDateTime::now_utc(),
+                lifetime: TOKEN_LIFETIME,
+                sha: Some(&self.sha),
+                x5rt_s256: None,
+            })
+            .map_err(|e| anyhow!("signing the token: {e}"))
+    }
+}
+
 /// Mint a token for `subject` with a JWK provisioner whose encrypted key the CA publishes.
 async fn mint_token(
     target: &Target,
@@ -80,60 +174,9 @@ async fn mint_token(
     sans: &[String],
     path: &str,
 ) -> Result<String> {
-    let all = list_provisioners(target, http).await?;
-    let jwks: Vec<vouch_model::JwkProvisioner> = all
-        .into_iter()
-        .filter_map(|v| serde_json::from_value::<Provisioner>(v).ok())
-        .filter_map(|p| match p {
-            Provisioner::Jwk(j) => Some(j),
-            Provisioner::Acme(_) => None,
-        })
-        .filter(|j| j.encrypted_key.is_some())
-        .collect();
-    let chosen = match provisioner {
-        Some(name) => jwks.iter().find(|j| j.name == name).ok_or_else(|| {
-            anyhow!("the CA has no JWK provisioner '{name}' with an encrypted key")
-        })?,
-        None => match jwks.as_slice() {
-            [only] => only,
-            [] => bail!("the CA has no JWK provisioner with an encrypted key"),
-            many => bail!(
-                "the CA has several JWK provisioners ({}); choose one with --provisioner",
-                many.iter()
-                    .map(|j| j.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        },
-    };
-    let jwe = chosen.encrypted_key.as_deref().unwrap_or_default();
-    let password = files::password(
-        password_file,
-        &format!("the provisioner '{}'", chosen.name),
-        "--password-file",
-        false,
-    )?;
-    let key = ProvisionerKey::from_encrypted(jwe, password.as_bytes())
-        .map_err(|e| anyhow!("provisioner '{}': {e}", chosen.name))?;
-    if key.public_jwk().kid != chosen.key.kid {
-        bail!(
-            "provisioner '{}': its encrypted key does not match its public key",
-            chosen.name
-        );
-    }
-    let audience = target.url(&format!("/1.0/{path}"));
-    let sha = root_fingerprint(&target.root)?;
-    key.sign_token(&TokenRequest {
-        issuer: &chosen.name,
-        audience: &audience,
-        subject,
-        sans,
-        not_before: OffsetDateTime::now_utc(),
-        lifetime: TOKEN_LIFETIME,
-        sha: Some(&sha),
-        x5rt_s256: None,
-    })
-    .map_err(|e| anyhow!("signing the token: {e}"))
+    Minter::new(target, http, provisioner, password_file, path)
+        .await?
+        .mint(subject, sans)
 }
 
 pub(super) fn token(

@@ -1,5 +1,6 @@
 //! Command implementations, one module per command group, plus the loaders they share.
 
+mod bench;
 mod ca;
 mod ca_admin;
 mod ca_client;
@@ -23,6 +24,7 @@ use crate::files;
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(&args),
+        Command::Bench(args) => bench::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Ocsp(crate::cli::OcspCommand::Serve(args)) => ocsp_serve::run(&args),
         Command::Cert(c) => cert::run(c),
