@@ -213,6 +213,49 @@ impl Store {
         .await
     }
 
+    /// [`Store::record_intent`] and [`Store::use_token`] in one write (one savepoint of one
+    /// group commit): the token is recorded as used and the intent stored together, or
+    /// neither. Returns `false`, storing nothing, when the token was used before (a replay).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per column of the intent, as the issuing pipeline has them"
+    )]
+    pub async fn record_intent_using_token(
+        &self,
+        serial: &str,
+        subject: &str,
+        sans: &[String],
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        issuer: &str,
+        provisioner: Option<&str>,
+        token: (&str, &str, OffsetDateTime),
+    ) -> Result<bool, Error> {
+        let (token_provisioner, token_id, expires_at) = token;
+        crate::tokens::check_token_id(token_provisioner, token_id)?;
+        let insert = self.insert_for(
+            NewRow {
+                serial,
+                subject,
+                sans,
+                not_before,
+                not_after,
+                issuer,
+                provisioner,
+            },
+            CertificateStatus::Intended,
+            None,
+            Some(crate::writes::TokenUse {
+                provisioner: token_provisioner.to_owned(),
+                token_id: token_id.to_owned(),
+                expires_at: expires_at.unix_timestamp(),
+            }),
+        )?;
+        self.write(Write::Insert(Box::new(insert)))
+            .await?
+            .token_used()
+    }
+
     /// Phase two of issuance: attach the signed DER to an intent and mark it `issued`.
     ///
     /// Repeating the call with the same DER succeeds (a retry after a lost reply is safe).
@@ -419,6 +462,18 @@ impl Store {
         status: CertificateStatus,
         der: Option<&[u8]>,
     ) -> Result<(), Error> {
+        let insert = self.insert_for(row, status, der, None)?;
+        self.write(Write::Insert(Box::new(insert))).await?.done()
+    }
+
+    /// A checked, encoded row of `certificates`.
+    fn insert_for(
+        &self,
+        row: NewRow<'_>,
+        status: CertificateStatus,
+        der: Option<&[u8]>,
+        token: Option<crate::writes::TokenUse>,
+    ) -> Result<Insert, Error> {
         validate::serial(row.serial)?;
         validate::validity(row.not_before, row.not_after)?;
         let sans = serde_json::to_string(row.sans)
@@ -426,7 +481,7 @@ impl Store {
         let names = validate::index_names(row.subject, row.sans)
             .into_iter()
             .collect();
-        self.write(Write::Insert(Box::new(Insert {
+        Ok(Insert {
             serial: row.serial.to_owned(),
             subject: row.subject.to_owned(),
             sans,
@@ -438,9 +493,8 @@ impl Store {
             status,
             der: der.map(<[u8]>::to_vec),
             created_at: self.now().unix_timestamp(),
-        })))
-        .await?
-        .done()
+            token,
+        })
     }
 
     fn get<'r, T>(&self, row: &'r AnyRow, column: &str) -> Result<T, Error>

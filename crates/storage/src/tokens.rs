@@ -16,12 +16,7 @@ impl Store {
         token_id: &str,
         expires_at: OffsetDateTime,
     ) -> Result<bool, Error> {
-        if provisioner.is_empty() || token_id.is_empty() || token_id.len() > 512 {
-            return Err(Error::invalid(
-                "token_id",
-                "must be 1 to 512 bytes, with a provisioner",
-            ));
-        }
+        check_token_id(provisioner, token_id)?;
         self.write(Write::UseToken {
             provisioner: provisioner.to_owned(),
             token_id: token_id.to_owned(),
@@ -39,4 +34,15 @@ impl Store {
         .await?
         .pruned()
     }
+}
+
+/// A token id is 1 to 512 bytes and belongs to a named provisioner.
+pub(crate) fn check_token_id(provisioner: &str, token_id: &str) -> Result<(), Error> {
+    if provisioner.is_empty() || token_id.is_empty() || token_id.len() > 512 {
+        return Err(Error::invalid(
+            "token_id",
+            "must be 1 to 512 bytes, with a provisioner",
+        ));
+    }
+    Ok(())
 }

@@ -265,6 +265,7 @@ mod tests {
             status: CertificateStatus::Intended,
             der: None,
             created_at: 0,
+            token: None,
         }))
     }
 

@@ -68,6 +68,17 @@ pub(crate) struct Insert {
     pub(crate) status: CertificateStatus,
     pub(crate) der: Option<Vec<u8>>,
     pub(crate) created_at: i64,
+    /// A one-time token to record as used in the same write, before the row: a replay
+    /// inserts nothing and answers `TokenUsed(false)`.
+    pub(crate) token: Option<TokenUse>,
+}
+
+/// A one-time token's use, as [`Write::UseToken`] records it.
+#[derive(Debug)]
+pub(crate) struct TokenUse {
+    pub(crate) provisioner: String,
+    pub(crate) token_id: String,
+    pub(crate) expires_at: i64,
 }
 
 /// What a successful [`Write`] answers.
@@ -176,6 +187,13 @@ async fn insert(
     errors: &DbErrors,
     row: &Insert,
 ) -> Result<Outcome, Error> {
+    // The token first: a replay changes nothing and stores no row.
+    if let Some(t) = &row.token
+        && use_token(conn, errors, &t.provisioner, &t.token_id, t.expires_at).await?
+            == Outcome::TokenUsed(false)
+    {
+        return Ok(Outcome::TokenUsed(false));
+    }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO certificates (serial, subject, sans, not_before, not_after, issuer, \
          provisioner, status, der, created_at) \
@@ -213,7 +231,11 @@ async fn insert(
             .await
             .map_err(|e| errors.of(&e))?;
     }
-    Ok(Outcome::Done)
+    Ok(if row.token.is_some() {
+        Outcome::TokenUsed(true)
+    } else {
+        Outcome::Done
+    })
 }
 
 /// Names inserted per statement (well below SQLite's limit of 32766 bound parameters).

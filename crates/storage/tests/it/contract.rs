@@ -569,6 +569,59 @@ pub async fn tokens_are_used_once(store: &Store) {
     assert_eq!(store.prune_used_tokens(at(50)).await.unwrap(), 1);
     assert!(store.use_token("p1", "old", at(10)).await.unwrap());
     assert!(!store.use_token("p1", "jti-1", at(100)).await.unwrap());
+
+    // A token burned with an intent: stored together; a replay stores neither.
+    let sans = vec!["dns:t.example".to_owned()];
+    assert!(
+        store
+            .record_intent_using_token(
+                "7001",
+                "CN=t",
+                &sans,
+                at(0),
+                at(1),
+                "CN=ca",
+                Some("p1"),
+                ("p1", "with-intent", at(100))
+            )
+            .await
+            .unwrap()
+    );
+    assert!(store.get_certificate("7001").await.unwrap().is_some());
+    assert!(!store.use_token("p1", "with-intent", at(100)).await.unwrap());
+    assert!(
+        !store
+            .record_intent_using_token(
+                "7002",
+                "CN=t",
+                &sans,
+                at(0),
+                at(1),
+                "CN=ca",
+                Some("p1"),
+                ("p1", "with-intent", at(100))
+            )
+            .await
+            .unwrap(),
+        "replay accepted"
+    );
+    assert!(store.get_certificate("7002").await.unwrap().is_none());
+    // A duplicate serial keeps the token unused (the write is undone as a whole).
+    let err = store
+        .record_intent_using_token(
+            "7001",
+            "CN=t",
+            &sans,
+            at(0),
+            at(1),
+            "CN=ca",
+            Some("p1"),
+            ("p1", "fresh", at(100)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), vouch_model::ErrorKind::Conflict, "{err:?}");
+    assert!(store.use_token("p1", "fresh", at(100)).await.unwrap());
 }
 
 /// 200 writes at once, duplicates among them: every caller gets its own answer, and what is

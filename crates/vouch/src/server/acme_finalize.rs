@@ -233,6 +233,7 @@ async fn issue(
         &csr.spki_der,
         validity,
         now,
+        None,
     )
     .await
     .map_err(api_to_acme)?;

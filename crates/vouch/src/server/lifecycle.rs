@@ -170,6 +170,7 @@ async fn reissue(
             &policies,
             &StoreLog {
                 store: &state.store,
+                token: None,
             },
             now,
         )

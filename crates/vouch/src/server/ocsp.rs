@@ -105,6 +105,7 @@ pub async fn rotate(state: &AppState) -> anyhow::Result<()> {
             &[],
             &StoreLog {
                 store: &state.store,
+                token: None,
             },
             now,
         )

@@ -87,8 +87,9 @@ pub fn token_provisioner<'a>(
     })
 }
 
-/// Verify a token for `path` (`sign`, `revoke`, …) and burn its id; returns its claims.
-pub async fn authorize_token(
+/// Verify a JWK token (signature, claims, audience, lifetime) without burning it: `/sign`
+/// burns it in the same write as the certificate's intent (see `StoreLog`).
+pub fn verify_token(
     state: &AppState,
     authority: &Authority,
     provisioner: &JwkProvisioner,
@@ -102,8 +103,18 @@ pub async fn authorize_token(
         not_before_iat: (!authority.config.authority.disable_issued_at_check)
             .then_some(state.started),
     };
-    let claims = verify_jwk_token(provisioner, token, &ctx)
-        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+    verify_jwk_token(provisioner, token, &ctx).map_err(|e| ApiError::unauthorized(e.to_string()))
+}
+
+/// Verify a token for `path` (`sign`, `revoke`, …) and burn its id; returns its claims.
+pub async fn authorize_token(
+    state: &AppState,
+    authority: &Authority,
+    provisioner: &JwkProvisioner,
+    token: &str,
+    path: &str,
+) -> Result<JwkTokenClaims, ApiError> {
+    let claims = verify_token(state, authority, provisioner, token, path)?;
     if !state
         .store
         .use_token(&provisioner.name, &claims.jti, claims.expires_at)
@@ -211,7 +222,8 @@ pub(super) async fn sign(
     let req: SignRequest = json_body(body)?;
     let authority = state.authority();
     let provisioner = token_provisioner(&authority, &req.ott)?;
-    let claims = authorize_token(&state, &authority, provisioner, &req.ott, "sign").await?;
+    // The token is burned with the certificate's intent, in one write (StoreLog).
+    let claims = verify_token(&state, &authority, provisioner, &req.ott, "sign")?;
     let csr = verify_csr(req.csr.as_bytes()).map_err(ApiError::from)?;
     if let Some(bound) = &claims.cnf_x5rt_s256 {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &csr.der);
@@ -262,6 +274,7 @@ pub(super) async fn sign(
         &csr.spki_der,
         (not_before, not_after),
         now,
+        Some((&provisioner.name, &claims.jti, claims.expires_at)),
     )
     .await?;
     super::metrics::issued(&provisioner.name);
@@ -282,6 +295,7 @@ pub(super) async fn issue_with_template(
     spki_der: &[u8],
     validity: (OffsetDateTime, OffsetDateTime),
     now: OffsetDateTime,
+    token: Option<(&str, &str, OffsetDateTime)>,
 ) -> Result<vouch_issuing::IssuedCertificate, ApiError> {
     let mut data = data;
     if let Some(x509) = provisioner.x509_options() {
@@ -330,6 +344,7 @@ pub(super) async fn issue_with_template(
             &authority.policies(provisioner.name()),
             &StoreLog {
                 store: &state.store,
+                token,
             },
             now,
         )

@@ -225,6 +225,9 @@ pub async fn open_store(home: &Path, config: &CaConfig) -> Result<Store> {
 pub struct StoreLog<'a> {
     /// The store.
     pub store: &'a Store,
+    /// A one-time token to burn together with the intent: `(provisioner, jti, expires_at)`.
+    /// One write instead of two, and a replay stores nothing.
+    pub token: Option<(&'a str, &'a str, time::OffsetDateTime)>,
 }
 
 fn log_error(e: vouch_storage::Error) -> LogError {
@@ -236,6 +239,30 @@ fn log_error(e: vouch_storage::Error) -> LogError {
 
 impl IssuanceLog for StoreLog<'_> {
     async fn record_intent(&self, intent: &Intent<'_>) -> Result<(), LogError> {
+        if let Some(token) = self.token {
+            let fresh = self
+                .store
+                .record_intent_using_token(
+                    intent.serial,
+                    &intent.subject,
+                    &intent.sans,
+                    intent.not_before,
+                    intent.not_after,
+                    intent.issuer,
+                    intent.provisioner,
+                    token,
+                )
+                .await
+                .map_err(log_error)?;
+            return if fresh {
+                Ok(())
+            } else {
+                Err(LogError {
+                    kind: vouch_model::ErrorKind::Unauthorized,
+                    message: "token already used".into(),
+                })
+            };
+        }
         self.store
             .record_intent(
                 intent.serial,
