@@ -181,30 +181,39 @@ async fn commit(pool: &AnyPool, errors: &DbErrors, batch: Vec<Job>) {
     if let Err(e) = sqlx::raw_sql(BEGIN).execute(&mut *conn).await {
         return fail_all(batch, &errors.of(&e));
     }
-    // A lone write needs no savepoint: its transaction is its savepoint.
-    let savepoints = batch.len() > 1;
+    // A lone write needs no savepoint: its transaction is its savepoint. Neither does a
+    // write that cannot fail half-way (`Write::needs_savepoint`); a savepoint left open by
+    // the write before it simply stays open (nesting is harmless: `ROLLBACK TO` and
+    // `RELEASE` act on the newest one, and `COMMIT` releases them all).
+    let batched = batch.len() > 1;
+    let mut opened = false;
     let mut results = Vec::with_capacity(batch.len());
-    for (i, job) in batch.iter().enumerate() {
-        if savepoints {
+    for job in &batch {
+        let savepoint = batched && job.write.needs_savepoint();
+        if savepoint {
             // One round trip to the database: end the previous write's savepoint (keeping its
             // changes, or nothing if it was rolled back) and open this write's.
-            let open = if i == 0 { SAVEPOINT } else { NEXT_SAVEPOINT };
+            let open = if opened { NEXT_SAVEPOINT } else { SAVEPOINT };
             if let Err(e) = sqlx::raw_sql(open).execute(&mut *conn).await {
                 return abandon(conn, batch, &errors.of(&e)).await;
             }
+            opened = true;
         }
         let result = job.write.apply(&mut conn, errors).await;
         if let Err(failed) = &result {
             // Undo this write alone. Without a savepoint that means the whole transaction (the
             // lone write then gets its own error from `abandon`); and some errors (a full disk,
             // an I/O error) make SQLite roll back the whole transaction, savepoint and all,
-            // and then every write of the batch gets the cause.
-            if !savepoints
-                || sqlx::raw_sql(ROLLBACK_TO)
-                    .execute(&mut *conn)
-                    .await
-                    .is_err()
-            {
+            // and then every write of the batch gets the cause. A savepoint-free write in a
+            // batch changed nothing when it answers a refusal (`Duplicate`, `NotFound`,
+            // `WrongState`…); any other error may mean the transaction is gone, so the batch
+            // is abandoned.
+            let undone = if savepoint {
+                sqlx::raw_sql(ROLLBACK_TO).execute(&mut *conn).await.is_ok()
+            } else {
+                batched && is_refusal(failed)
+            };
+            if !undone {
                 let failed = failed.clone();
                 return abandon(conn, batch, &failed).await;
             }
@@ -221,6 +230,21 @@ async fn commit(pool: &AnyPool, errors: &DbErrors, batch: Vec<Job>) {
         }
         Err(e) => abandon(conn, batch, &errors.of(&e)).await,
     }
+}
+
+/// An answer about the data (the write was refused and changed nothing), not a failure of
+/// the database.
+fn is_refusal(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Invalid { .. }
+            | Error::Duplicate { .. }
+            | Error::NotFound { .. }
+            | Error::AlreadyRevoked { .. }
+            | Error::WrongState { .. }
+            | Error::Missing { .. }
+            | Error::Conflict { .. }
+    )
 }
 
 /// The batch cannot be committed: roll it back, and fail every job with `err`.
