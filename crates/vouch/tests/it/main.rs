@@ -10,6 +10,7 @@
 
 mod acme;
 mod bad_input;
+mod bench;
 mod cert;
 mod dns;
 mod import;
