@@ -193,6 +193,16 @@ pub(crate) fn from_sqlx(
     }
 }
 
+/// An error from SQLite itself (through rusqlite), by its extended result code.
+pub(crate) fn from_sqlite_code(extended: i32, reason: String) -> Error {
+    match classify_code(Backend::Sqlite, &extended.to_string()) {
+        Class::BadUrl => Error::BadUrl { reason },
+        Class::Unavailable => Error::Unavailable { reason },
+        Class::Corrupt => Error::Corrupt { reason },
+        Class::Internal => Error::Internal { reason },
+    }
+}
+
 fn classify(backend: Backend, err: &sqlx::Error) -> Class {
     match err {
         sqlx::Error::Configuration(_) => Class::BadUrl,

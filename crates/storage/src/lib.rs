@@ -41,6 +41,7 @@
 mod acme;
 mod crl;
 mod error;
+mod fast;
 mod migrate;
 mod records;
 mod store;

@@ -110,7 +110,14 @@ impl Store {
             }
         };
         let group_commit = match url.backend {
-            Backend::Sqlite => Some(GroupCommit::spawn(writer.clone(), errors.clone())),
+            Backend::Sqlite => {
+                let fast = crate::fast::FastWriter::open(&url.connect)?;
+                Some(GroupCommit::spawn(
+                    writer.clone(),
+                    errors.clone(),
+                    Some(fast),
+                ))
+            }
             // PostgreSQL commits concurrent transactions from its pool of connections with one
             // WAL flush already, and a batch spanning unrelated rows could deadlock against
             // another node's batch; see `Store::write`.
@@ -136,6 +143,12 @@ impl Store {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
         self.clock = clock;
         self
+    }
+
+    /// The URL the connections were opened with (tests open a second writer on it).
+    #[cfg(test)]
+    pub(crate) fn connect_url(&self) -> String {
+        self.url.connect.clone()
     }
 
     /// Which database engine this store talks to.

@@ -31,6 +31,11 @@
 //!   down), its queue and pending answers are dropped, so callers get [`Error::Unavailable`]
 //!   rather than hang.
 //!
+//! Batches made only of issuance writes (`Insert`, `Issued`, `UseToken`) run on a rusqlite
+//! connection owned by one thread (`fast.rs`), in one hand-off per batch and with the same
+//! semantics; sqlx's SQLite driver costs a round trip between threads per statement, and
+//! those round trips were the ceiling of `/1.0/sign` (docs/performance.md).
+//!
 //! The task owns a handle on the one-connection writer pool and takes the connection per batch,
 //! so migrations (which use the pool directly) interleave with batches instead of deadlocking.
 //! A caller that stops waiting (its future dropped) does not withdraw its write: it is
@@ -61,11 +66,11 @@ const BEGIN: &str = "BEGIN IMMEDIATE";
 const COMMIT: &str = "COMMIT";
 const ROLLBACK: &str = "ROLLBACK";
 /// The savepoint each write runs in (one at a time, so one name will do).
-const SAVEPOINT: &str = "SAVEPOINT vouch_write";
+pub(crate) const SAVEPOINT: &str = "SAVEPOINT vouch_write";
 /// Ends the previous write's savepoint and opens the next one, in one round trip.
-const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT vouch_write; SAVEPOINT vouch_write";
+pub(crate) const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT vouch_write; SAVEPOINT vouch_write";
 /// Undoes the current write (its savepoint stays open, and is released by the next one).
-const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT vouch_write";
+pub(crate) const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT vouch_write";
 
 /// A handle on the writer task; cheap to clone (all clones feed the same task).
 #[derive(Clone)]
@@ -81,20 +86,24 @@ enum Message {
 }
 
 /// A write and where its answer goes.
-struct Job {
-    write: Write,
-    reply: oneshot::Sender<Result<Outcome, Error>>,
+pub(crate) struct Job {
+    pub(crate) write: Write,
+    pub(crate) reply: oneshot::Sender<Result<Outcome, Error>>,
 }
 
 impl GroupCommit {
     /// Spawn the writer task on the current tokio runtime, committing through `pool`.
-    pub(crate) fn spawn(pool: AnyPool, errors: DbErrors) -> GroupCommit {
+    pub(crate) fn spawn(
+        pool: AnyPool,
+        errors: DbErrors,
+        fast: Option<crate::fast::FastWriter>,
+    ) -> GroupCommit {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let (stopped_tx, stopped) = watch::channel(());
         tokio::spawn(async move {
             // Dropped when the task ends, however it ends: that is what `close` waits for.
             let _stopped = stopped_tx;
-            run(pool, errors, receiver).await;
+            run(pool, errors, fast, receiver).await;
         });
         GroupCommit { queue, stopped }
     }
@@ -125,7 +134,12 @@ impl GroupCommit {
 }
 
 /// The writer task: gather a batch, commit it, answer; until the queue is closed and empty.
-async fn run(pool: AnyPool, errors: DbErrors, mut queue: mpsc::Receiver<Message>) {
+async fn run(
+    pool: AnyPool,
+    errors: DbErrors,
+    fast: Option<crate::fast::FastWriter>,
+    mut queue: mpsc::Receiver<Message>,
+) {
     let mut previous_batch = 0;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // `recv` returns `None` once the queue is closed (or every handle dropped) and drained.
@@ -155,7 +169,17 @@ async fn run(pool: AnyPool, errors: DbErrors, mut queue: mpsc::Receiver<Message>
             continue;
         }
         previous_batch = batch.len();
-        commit(&pool, &errors, std::mem::take(&mut batch)).await;
+        let jobs = std::mem::take(&mut batch);
+        // Issuance batches run on the rusqlite thread in one hand-off (see `fast.rs`); a
+        // batch with any other write, or a failed hand-off, takes the sqlx path.
+        let jobs = match &fast {
+            Some(f) if crate::fast::FastWriter::takes(&jobs) => match f.commit(jobs).await {
+                Ok(()) => continue,
+                Err(jobs) => jobs,
+            },
+            _ => jobs,
+        };
+        commit(&pool, &errors, jobs).await;
     }
 }
 
@@ -234,7 +258,7 @@ async fn commit(pool: &AnyPool, errors: &DbErrors, batch: Vec<Job>) {
 
 /// An answer about the data (the write was refused and changed nothing), not a failure of
 /// the database.
-fn is_refusal(e: &Error) -> bool {
+pub(crate) fn is_refusal(e: &Error) -> bool {
     matches!(
         e,
         Error::Invalid { .. }
@@ -257,7 +281,7 @@ async fn abandon(mut conn: PoolConnection<Any>, batch: Vec<Job>, err: &Error) {
     fail_all(batch, err);
 }
 
-fn fail_all(batch: Vec<Job>, err: &Error) {
+pub(crate) fn fail_all(batch: Vec<Job>, err: &Error) {
     for job in batch {
         let _ = job.reply.send(Err(err.clone()));
     }
@@ -304,8 +328,17 @@ mod tests {
     /// Commit `writes` as exactly one batch, straight through [`commit`], and collect the
     /// answers in order.
     async fn one_batch(store: &Store, writes: Vec<Write>) -> Vec<Result<Outcome, Error>> {
+        batch_on(store, writes, false).await
+    }
+
+    /// One batch through the sqlx path, or (`fast`) through the rusqlite thread.
+    async fn batch_on(
+        store: &Store,
+        writes: Vec<Write>,
+        fast: bool,
+    ) -> Vec<Result<Outcome, Error>> {
         let mut answers = Vec::new();
-        let batch = writes
+        let batch: Vec<Job> = writes
             .into_iter()
             .map(|write| {
                 let (reply, answer) = oneshot::channel();
@@ -313,7 +346,13 @@ mod tests {
                 Job { write, reply }
             })
             .collect();
-        commit(store.writer_pool(), &store.errors(), batch).await;
+        if fast {
+            let writer = crate::fast::FastWriter::open(&store.connect_url()).unwrap();
+            assert!(crate::fast::FastWriter::takes(&batch));
+            assert!(writer.commit(batch).await.is_ok());
+        } else {
+            commit(store.writer_pool(), &store.errors(), batch).await;
+        }
         let mut results = Vec::new();
         for answer in answers {
             results.push(answer.await.unwrap());
@@ -325,6 +364,16 @@ mod tests {
     /// (after their certificate row was inserted); the others are committed.
     #[tokio::test]
     async fn a_failing_write_undoes_only_itself() {
+        failing_writes_undo_only_themselves(false).await;
+    }
+
+    /// The same batch on the rusqlite fast path: the same answers, the same stored state.
+    #[tokio::test]
+    async fn a_failing_write_undoes_only_itself_on_the_fast_path() {
+        failing_writes_undo_only_themselves(true).await;
+    }
+
+    async fn failing_writes_undo_only_themselves(fast: bool) {
         let (_dir, store) = temp_store().await;
         store
             .write(intent("0a", &["taken.example"]))
@@ -333,7 +382,7 @@ mod tests {
             .done()
             .unwrap();
 
-        let results = one_batch(
+        let results = batch_on(
             &store,
             vec![
                 intent("01", &["one.example"]),
@@ -347,6 +396,7 @@ mod tests {
                 }, // no intent: NotFound
                 intent("03", &["three.example"]),
             ],
+            fast,
         )
         .await;
 
