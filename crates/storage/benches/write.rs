@@ -32,7 +32,7 @@ async fn issue(store: &Store) {
             datetime!(2030-04-01 0:00 UTC),
             "CN=Vouch Bench Intermediate CA",
             Some("bench"),
-            ("bench", &format!("jti-{i}"), datetime!(2030-01-01 0:00 UTC)),
+            Some(("bench", &format!("jti-{i}"), datetime!(2030-01-01 0:00 UTC))),
         )
         .await
         .expect("intent");

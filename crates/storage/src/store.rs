@@ -210,25 +210,24 @@ impl Store {
         issuer: &str,
         provisioner: Option<&str>,
     ) -> Result<(), Error> {
-        self.insert_row(
-            NewRow {
-                serial,
-                subject,
-                sans,
-                not_before,
-                not_after,
-                issuer,
-                provisioner,
-            },
-            CertificateStatus::Intended,
+        self.record_intent_using_token(
+            serial,
+            subject,
+            sans,
+            not_before,
+            not_after,
+            issuer,
+            provisioner,
             None,
         )
         .await
+        .map(|_| ())
     }
 
-    /// [`Store::record_intent`] and [`Store::use_token`] in one write (one savepoint of one
-    /// group commit): the token is recorded as used and the intent stored together, or
-    /// neither. Returns `false`, storing nothing, when the token was used before (a replay).
+    /// [`Store::record_intent`] and, with `token` (`(provisioner, token id, expiry)`),
+    /// [`Store::use_token`] in one write (one savepoint of one group commit): the token is
+    /// recorded as used and the intent stored together, or neither. Returns `false`, storing
+    /// nothing, when the token was used before (a replay); `true` otherwise.
     #[allow(
         clippy::too_many_arguments,
         reason = "one argument per column of the intent, as the issuing pipeline has them"
@@ -242,10 +241,19 @@ impl Store {
         not_after: OffsetDateTime,
         issuer: &str,
         provisioner: Option<&str>,
-        token: (&str, &str, OffsetDateTime),
+        token: Option<(&str, &str, OffsetDateTime)>,
     ) -> Result<bool, Error> {
-        let (token_provisioner, token_id, expires_at) = token;
-        crate::tokens::check_token_id(token_provisioner, token_id)?;
+        let token = match token {
+            Some((token_provisioner, token_id, expires_at)) => {
+                crate::tokens::check_token_id(token_provisioner, token_id)?;
+                Some(crate::writes::TokenUse {
+                    provisioner: token_provisioner.to_owned(),
+                    token_id: token_id.to_owned(),
+                    expires_at: expires_at.unix_timestamp(),
+                })
+            }
+            None => None,
+        };
         let insert = self.insert_for(
             NewRow {
                 serial,
@@ -258,11 +266,7 @@ impl Store {
             },
             CertificateStatus::Intended,
             None,
-            Some(crate::writes::TokenUse {
-                provisioner: token_provisioner.to_owned(),
-                token_id: token_id.to_owned(),
-                expires_at: expires_at.unix_timestamp(),
-            }),
+            token,
         )?;
         self.write(Write::Insert(Box::new(insert)))
             .await?

@@ -106,9 +106,11 @@ impl Outcome {
         }
     }
 
+    /// Whether a token was new; an insert without a token answers `Done`, which counts as new.
     pub(crate) fn token_used(self) -> Result<bool, Error> {
         match self {
             Outcome::TokenUsed(fresh) => Ok(fresh),
+            Outcome::Done => Ok(true),
             other => Err(mismatch("TokenUsed", other)),
         }
     }

@@ -582,13 +582,18 @@ pub async fn tokens_are_used_once(store: &Store) {
                 at(1),
                 "CN=ca",
                 Some("p1"),
-                ("p1", "with-intent", at(100))
+                Some(("p1", "with-intent", at(100)))
             )
             .await
             .unwrap()
     );
     assert!(store.get_certificate("7001").await.unwrap().is_some());
-    assert!(!store.use_token("p1", "with-intent", at(100)).await.unwrap());
+    assert!(
+        !store
+            .use_token("p1", "with-intent", at(100))
+            .await
+            .unwrap()
+    );
     assert!(
         !store
             .record_intent_using_token(
@@ -599,7 +604,7 @@ pub async fn tokens_are_used_once(store: &Store) {
                 at(1),
                 "CN=ca",
                 Some("p1"),
-                ("p1", "with-intent", at(100))
+                Some(("p1", "with-intent", at(100)))
             )
             .await
             .unwrap(),
@@ -616,7 +621,7 @@ pub async fn tokens_are_used_once(store: &Store) {
             at(1),
             "CN=ca",
             Some("p1"),
-            ("p1", "fresh", at(100)),
+            Some(("p1", "fresh", at(100))),
         )
         .await
         .unwrap_err();

@@ -239,32 +239,9 @@ fn log_error(e: vouch_storage::Error) -> LogError {
 
 impl IssuanceLog for StoreLog<'_> {
     async fn record_intent(&self, intent: &Intent<'_>) -> Result<(), LogError> {
-        if let Some(token) = self.token {
-            let fresh = self
-                .store
-                .record_intent_using_token(
-                    intent.serial,
-                    &intent.subject,
-                    &intent.sans,
-                    intent.not_before,
-                    intent.not_after,
-                    intent.issuer,
-                    intent.provisioner,
-                    token,
-                )
-                .await
-                .map_err(log_error)?;
-            return if fresh {
-                Ok(())
-            } else {
-                Err(LogError {
-                    kind: vouch_model::ErrorKind::Unauthorized,
-                    message: "token already used".into(),
-                })
-            };
-        }
-        self.store
-            .record_intent(
+        let fresh = self
+            .store
+            .record_intent_using_token(
                 intent.serial,
                 &intent.subject,
                 &intent.sans,
@@ -272,9 +249,18 @@ impl IssuanceLog for StoreLog<'_> {
                 intent.not_after,
                 intent.issuer,
                 intent.provisioner,
+                self.token,
             )
             .await
-            .map_err(log_error)
+            .map_err(log_error)?;
+        if fresh {
+            Ok(())
+        } else {
+            Err(LogError {
+                kind: vouch_model::ErrorKind::Unauthorized,
+                message: "token already used".into(),
+            })
+        }
     }
 
     async fn record_issued(&self, serial: &str, der: &[u8]) -> Result<(), LogError> {

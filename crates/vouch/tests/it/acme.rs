@@ -282,6 +282,26 @@ fn init_with_acme_adds_the_acme_provisioner() {
 }
 
 /// Create an account for `client` and answer its kid.
+/// A CA with the ACME provisioner `acme` (wildcards allowed by the authority's policy when
+/// `wildcards`), and its directory.
+fn acme_ca(wildcards: bool) -> (TestCa, Value) {
+    let ca = TestCa::start_with(|cfg| {
+        if wildcards {
+            let insert_at = cfg.find("[[authority.provisioners]]").unwrap();
+            cfg.insert_str(
+                insert_at,
+                "[authority.policy.x509]\nallowWildcardNames = true\n\n",
+            );
+        }
+    });
+    ca.env
+        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
+    ca.reload().unwrap();
+    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
+    let dir: Value = serde_json::from_str(&body).unwrap();
+    (ca, dir)
+}
+
 fn new_account(ca: &TestCa, dir: &Value, client: &Client) -> String {
     let url = dir["newAccount"].as_str().unwrap();
     let n = nonce(ca, dir);
@@ -603,14 +623,9 @@ fn settle(ca: &TestCa, dir: &Value, client: &Client, kid: &str, url: &str) -> Va
 
 #[test]
 fn http01_validation() {
-    let mut ca = TestCa::start();
-    ca.env
-        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
-    ca.reload().unwrap();
+    let (mut ca, dir) = acme_ca(false);
     let answers = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
     let hits = serve_http01(ca.acme_http.take().unwrap(), answers.clone());
-    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
-    let dir: Value = serde_json::from_str(&body).unwrap();
     let client = Client::new();
     let kid = new_account(&ca, &dir, &client);
     let thumb = client.thumbprint();
@@ -791,10 +806,7 @@ fn run_client(program: &str, args: &[&str], envs: &[(&str, &std::path::Path)]) -
 /// receive verify with openssl and lint clean.
 #[test]
 fn certbot_and_lego_complete_orders() {
-    let mut ca = TestCa::start();
-    ca.env
-        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
-    ca.reload().unwrap();
+    let (mut ca, _) = acme_ca(false);
     // The clients bind the challenge port themselves.
     let port = ca.acme_http.take().unwrap().local_addr().unwrap().port();
     let dir_url = ca.url("/acme/acme/directory");
@@ -965,12 +977,7 @@ fn certbot_and_lego_complete_orders() {
 
 #[test]
 fn key_change_rolls_the_account_key_over() {
-    let ca = TestCa::start();
-    ca.env
-        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
-    ca.reload().unwrap();
-    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
-    let dir: Value = serde_json::from_str(&body).unwrap();
+    let (ca, dir) = acme_ca(false);
     let old = Client::new();
     let kid = new_account(&ca, &dir, &old);
     let new = Client::new();
@@ -1286,18 +1293,7 @@ fn order_with(
 /// with the right problem; the certificates pass openssl and pkilint.
 #[test]
 fn dns01_wildcards_and_tls_alpn01() {
-    let mut ca = TestCa::start_with(|cfg| {
-        let insert_at = cfg.find("[[authority.provisioners]]").unwrap();
-        cfg.insert_str(
-            insert_at,
-            "[authority.policy.x509]\nallowWildcardNames = true\n\n",
-        );
-    });
-    ca.env
-        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
-    ca.reload().unwrap();
-    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
-    let dir: Value = serde_json::from_str(&body).unwrap();
+    let (mut ca, dir) = acme_ca(true);
     let client = Client::new();
     let kid = new_account(&ca, &dir, &client);
     let thumb = client.thumbprint();
@@ -1449,16 +1445,7 @@ fn dns01_wildcards_and_tls_alpn01() {
 /// provider writing TXT records into the test DNS server the CA's resolver asks.
 #[test]
 fn lego_tls_alpn01_dns01_renew_and_revoke() {
-    let mut ca = TestCa::start_with(|cfg| {
-        let insert_at = cfg.find("[[authority.provisioners]]").unwrap();
-        cfg.insert_str(
-            insert_at,
-            "[authority.policy.x509]\nallowWildcardNames = true\n\n",
-        );
-    });
-    ca.env
-        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
-    ca.reload().unwrap();
+    let (mut ca, _) = acme_ca(true);
     let tls_port = ca.acme_tls.take().unwrap().local_addr().unwrap().port();
     let dir_url = ca.url("/acme/acme/directory");
     let root = ca.root();
@@ -1844,14 +1831,9 @@ fn renewal_info_and_replaces() {
 /// all get 200 and start exactly one validation (step-ca's #341/#280/#2121 fail here).
 #[test]
 fn concurrent_orders_and_challenge_posts() {
-    let mut ca = TestCa::start();
-    ca.env
-        .ok(&["ca", "provisioner", "add", "acme", "--type", "ACME"]);
-    ca.reload().unwrap();
+    let (mut ca, dir) = acme_ca(false);
     let answers = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
     let hits = serve_http01(ca.acme_http.take().unwrap(), answers.clone());
-    let (_, _, body) = call(&ca, &[&ca.url("/acme/acme/directory")]);
-    let dir: Value = serde_json::from_str(&body).unwrap();
     let client = Client::new();
     let kid = new_account(&ca, &dir, &client);
     let new_order = dir["newOrder"].as_str().unwrap();
