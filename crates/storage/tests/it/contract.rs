@@ -588,12 +588,7 @@ pub async fn tokens_are_used_once(store: &Store) {
             .unwrap()
     );
     assert!(store.get_certificate("7001").await.unwrap().is_some());
-    assert!(
-        !store
-            .use_token("p1", "with-intent", at(100))
-            .await
-            .unwrap()
-    );
+    assert!(!store.use_token("p1", "with-intent", at(100)).await.unwrap());
     assert!(
         !store
             .record_intent_using_token(

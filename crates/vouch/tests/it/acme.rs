@@ -815,55 +815,49 @@ fn certbot_and_lego_complete_orders() {
     let work = ca.env.path("certbot");
     let w = work.to_str().unwrap();
     let port_s = port.to_string();
-    run_client(
-        "certbot",
-        &[
-            "certonly",
-            "--standalone",
-            "--server",
-            &dir_url,
-            "--http-01-address",
-            "127.0.0.1",
-            "--http-01-port",
-            &port_s,
-            "--non-interactive",
-            "--agree-tos",
-            "--register-unsafely-without-email",
-            "--config-dir",
-            &format!("{w}/config"),
-            "--work-dir",
-            &format!("{w}/work"),
-            "--logs-dir",
-            &format!("{w}/logs"),
-            "-d",
-            "acme-target.test",
-            "--cert-name",
-            "target",
-        ],
-        &[("REQUESTS_CA_BUNDLE", &root)],
-    );
+    // Every certbot run keeps its state under `w` and trusts the CA's root.
+    let dirs = [
+        "--config-dir".to_owned(),
+        format!("{w}/config"),
+        "--work-dir".to_owned(),
+        format!("{w}/work"),
+        "--logs-dir".to_owned(),
+        format!("{w}/logs"),
+    ];
+    let certbot = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(dirs.iter().map(String::as_str));
+        run_client("certbot", &all, &[("REQUESTS_CA_BUNDLE", &root)])
+    };
+    certbot(&[
+        "certonly",
+        "--standalone",
+        "--server",
+        &dir_url,
+        "--http-01-address",
+        "127.0.0.1",
+        "--http-01-port",
+        &port_s,
+        "--non-interactive",
+        "--agree-tos",
+        "--register-unsafely-without-email",
+        "-d",
+        "acme-target.test",
+        "--cert-name",
+        "target",
+    ]);
     let live = work.join("config/live/target");
     crate::support::openssl_verify(&root, Some(&live.join("chain.pem")), &live.join("cert.pem"));
     // certbot renew --force-renewal: a new order from the stored renewal configuration.
     let first = std::fs::read_to_string(live.join("cert.pem")).unwrap();
-    run_client(
-        "certbot",
-        &[
-            "renew",
-            "--force-renewal",
-            "--no-random-sleep-on-renew",
-            "--cert-name",
-            "target",
-            "--non-interactive",
-            "--config-dir",
-            &format!("{w}/config"),
-            "--work-dir",
-            &format!("{w}/work"),
-            "--logs-dir",
-            &format!("{w}/logs"),
-        ],
-        &[("REQUESTS_CA_BUNDLE", &root)],
-    );
+    certbot(&[
+        "renew",
+        "--force-renewal",
+        "--no-random-sleep-on-renew",
+        "--cert-name",
+        "target",
+        "--non-interactive",
+    ]);
     let renewed = std::fs::read_to_string(live.join("cert.pem")).unwrap();
     assert_ne!(
         first, renewed,
@@ -901,27 +895,17 @@ fn certbot_and_lego_complete_orders() {
     crate::support::pkilint("lint_pkix_cert", &leaf);
     // Both are stored; both clients revoke what they got (signed with their account key).
     assert!(ca.count() >= 2);
-    run_client(
-        "certbot",
-        &[
-            "revoke",
-            "--server",
-            &dir_url,
-            "--non-interactive",
-            "--no-delete-after-revoke",
-            "--cert-path",
-            live.join("cert.pem").to_str().unwrap(),
-            "--reason",
-            "keycompromise",
-            "--config-dir",
-            &format!("{w}/config"),
-            "--work-dir",
-            &format!("{w}/work"),
-            "--logs-dir",
-            &format!("{w}/logs"),
-        ],
-        &[("REQUESTS_CA_BUNDLE", &root)],
-    );
+    certbot(&[
+        "revoke",
+        "--server",
+        &dir_url,
+        "--non-interactive",
+        "--no-delete-after-revoke",
+        "--cert-path",
+        live.join("cert.pem").to_str().unwrap(),
+        "--reason",
+        "keycompromise",
+    ]);
     run_client(
         "lego",
         &[
