@@ -19,9 +19,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
+use vouch_issuing::San;
 use vouch_registration::{AcmeError, ProblemType};
 use vouch_storage::{AcmeAccount, CertificateRecord, CertificateStatus};
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::extensions::ParsedExtension;
 
 use super::acme::{acme_provisioner, internal, respond, urls};
 use super::state::AppState;
@@ -162,23 +163,14 @@ pub(super) async fn check_replaces(
             "the certificate in 'replaces' was not ordered by this account",
         ));
     }
-    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(internal)?;
-    let shared = cert
-        .extensions()
-        .iter()
-        .any(|e| match e.parsed_extension() {
-            ParsedExtension::SubjectAlternativeName(san) => {
-                san.general_names.iter().any(|n| match n {
-                    GeneralName::DNSName(d) => dns.iter().any(|x| x.eq_ignore_ascii_case(d)),
-                    GeneralName::IPAddress(b) => ips.iter().any(|ip| match ip {
-                        IpAddr::V4(v4) => v4.octets()[..] == b[..],
-                        IpAddr::V6(v6) => v6.octets()[..] == b[..],
-                    }),
-                    _ => false,
-                })
-            }
-            _ => false,
-        });
+    let names = super::lifecycle::presented_der(&der)
+        .map_err(|e| internal(e.message()))?
+        .sans;
+    let shared = names.iter().any(|n| match n {
+        San::Dns(d) => dns.iter().any(|x| x.eq_ignore_ascii_case(d)),
+        San::Ip(ip) => ips.contains(ip),
+        _ => false,
+    });
     if !shared {
         return Err(AcmeError::malformed(
             "the certificate in 'replaces' shares no identifier with this order",

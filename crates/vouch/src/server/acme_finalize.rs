@@ -382,15 +382,7 @@ async fn revoke_inner(
         }
         vouch_registration::KeyRef::Jwk(_) => {
             let jwk = jws.verify_embedded()?;
-            let (_, cert) = x509_parser::parse_x509_certificate(&der)
-                .map_err(|_| AcmeError::malformed("unparsable certificate"))?;
-            let cert_key = super::lifecycle::spki_to_jwk(cert.public_key())
-                .map_err(|e| AcmeError::unauthorized(e.message().to_owned()))?;
-            let same = matches!(
-                (thumbprint(jwk), thumbprint(&cert_key)),
-                (Ok(a), Ok(b)) if a == b
-            );
-            if !same {
+            if !spki_is_key(&presented.spki, jwk) {
                 return Err(AcmeError::unauthorized(
                     "the request is not signed by the certificate's key",
                 ));
@@ -440,18 +432,20 @@ async fn holds_authorizations(
     Ok(true)
 }
 
-/// Whether a CSR's SubjectPublicKeyInfo is the account's key (compared by RFC 7638
-/// thumbprint).
+/// Whether a CSR's SubjectPublicKeyInfo is the account's key.
 fn uses_account_key(spki_der: &[u8], account_jwk: &str) -> bool {
+    serde_json::from_str::<vouch_model::Jwk>(account_jwk)
+        .is_ok_and(|key| spki_is_key(spki_der, &key))
+}
+
+/// Whether a DER SubjectPublicKeyInfo is `jwk`, compared by RFC 7638 thumbprint.
+fn spki_is_key(spki_der: &[u8], jwk: &vouch_model::Jwk) -> bool {
     use x509_parser::prelude::FromDer;
     let Ok((_, spki)) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der) else {
         return false;
     };
-    let (Ok(csr_key), Ok(acct_key)) = (
-        super::lifecycle::spki_to_jwk(&spki),
-        serde_json::from_str::<vouch_model::Jwk>(account_jwk),
-    ) else {
+    let Ok(spki_key) = super::lifecycle::spki_to_jwk(&spki) else {
         return false;
     };
-    matches!((thumbprint(&csr_key), thumbprint(&acct_key)), (Ok(a), Ok(b)) if a == b)
+    matches!((thumbprint(&spki_key), thumbprint(jwk)), (Ok(a), Ok(b)) if a == b)
 }

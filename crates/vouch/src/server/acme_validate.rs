@@ -300,13 +300,7 @@ fn check_alpn_certificate(
     let matches = |n: &GeneralName<'_>| match n {
         GeneralName::DNSName(d) => !ip && d.eq_ignore_ascii_case(identifier),
         GeneralName::IPAddress(bytes) => {
-            ip && identifier
-                .parse::<IpAddr>()
-                .is_ok_and(|want| match (want, bytes.len()) {
-                    (IpAddr::V4(v4), 4) => v4.octets()[..] == bytes[..],
-                    (IpAddr::V6(v6), 16) => v6.octets()[..] == bytes[..],
-                    _ => false,
-                })
+            ip && super::lifecycle::ip_from(bytes).is_some_and(|got| identifier.parse() == Ok(got))
         }
         _ => false,
     };

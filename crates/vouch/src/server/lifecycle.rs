@@ -88,7 +88,7 @@ pub(super) fn presented_der(leaf: &[u8]) -> Result<Presented, ApiError> {
     })
 }
 
-fn ip_from(b: &[u8]) -> Option<std::net::IpAddr> {
+pub(super) fn ip_from(b: &[u8]) -> Option<std::net::IpAddr> {
     match b.len() {
         4 => <[u8; 4]>::try_from(b).ok().map(Into::into),
         16 => <[u8; 16]>::try_from(b).ok().map(Into::into),
