@@ -19,12 +19,10 @@ use tokio::sync::oneshot;
 use crate::Error;
 use crate::records::CertificateStatus;
 use crate::writer::{Job, NEXT_SAVEPOINT, ROLLBACK_TO, SAVEPOINT, fail_all, is_refusal};
-use crate::writes::{Insert, Outcome, Write};
+use crate::writes::{Insert, NAMES_PER_STATEMENT, Outcome, Write, insert_names_sql};
 
 /// The same busy timeout as the sqlx connections.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Names inserted per statement.
-const NAMES_PER_STATEMENT: usize = 500;
 
 /// A batch for the thread, and how it says it is done.
 struct Batch {
@@ -239,13 +237,8 @@ fn insert(conn: &Connection, row: &Insert) -> Result<Outcome, Error> {
             }
         })?;
     for chunk in row.names.chunks(NAMES_PER_STATEMENT) {
-        let mut sql = String::from("INSERT INTO certificate_names (certificate_id, name) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(?1, ?{})", i + 2));
-        }
+        // `$1`, `$2`… are numbered by first appearance, so they bind by position here too.
+        let sql = insert_names_sql(chunk.len());
         let mut stmt = conn.prepare_cached(&sql).map_err(|e| map(&e))?;
         stmt.raw_bind_parameter(1, id).map_err(|e| map(&e))?;
         for (i, name) in chunk.iter().enumerate() {

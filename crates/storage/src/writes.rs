@@ -249,11 +249,11 @@ async fn insert(
 }
 
 /// Names inserted per statement (well below SQLite's limit of 32766 bound parameters).
-const NAMES_PER_STATEMENT: usize = 500;
+pub(crate) const NAMES_PER_STATEMENT: usize = 500;
 
 /// `INSERT INTO certificate_names … VALUES ($1, $2), ($1, $3), …` for `count` names, `$1`
 /// being the certificate id. Built from a count only, never from data.
-fn insert_names_sql(count: usize) -> String {
+pub(crate) fn insert_names_sql(count: usize) -> String {
     let mut sql = String::from("INSERT INTO certificate_names (certificate_id, name) VALUES ");
     for i in 0..count {
         if i > 0 {
