@@ -61,6 +61,8 @@ impl FastWriter {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| map(&e))?;
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
             .map_err(|e| map(&e))?;
+        conn.execute_batch(crate::store::SQLITE_TEMP_IN_MEMORY)
+            .map_err(|e| map(&e))?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .map_err(|e| map(&e))?;
