@@ -13,7 +13,7 @@
 //!   the `Any` connect options cannot carry pragmas. One writer connection and a few
 //!   `query_only` readers beside it.
 //! - **Group commit (SQLite).** Writes do not each pay for an fsync: one writer task per store
-//!   gathers the pending writes (for up to 1 ms under concurrency, at most 64), commits them in
+//!   takes the pending writes (at most 64, never waiting for more), commits them in
 //!   one transaction with a savepoint per write (so one failure undoes only itself), then
 //!   answers every caller; a call still returns only after its write is committed. See
 //!   `writer.rs` (the batching) and `writes.rs` (the operations as data and their SQL).

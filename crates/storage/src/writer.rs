@@ -6,12 +6,13 @@
 //! - **One writer task per store**, spawned by [`Store::connect`](crate::Store::connect), takes
 //!   [`Write`]s from a bounded queue. Each caller sends its write with a oneshot for the answer
 //!   and waits; a call still returns only after its write is committed (or has failed).
-//! - **Gather, then commit once.** The task takes the first queued write, then everything
-//!   already queued, and, while it has fewer writes than the previous batch had (callers that
-//!   were answered together tend to come back together), keeps gathering for up to
-//!   [`GATHER_WINDOW`] (1 ms) from the first; never more than [`MAX_BATCH`] (64) writes. So a
-//!   steady set of concurrent callers is committed together, and a lone sequential caller
-//!   never waits for company it will not get.
+//! - **Gather, then commit once.** The task takes the first queued write and everything
+//!   already queued behind it (never more than [`MAX_BATCH`], 64), and commits them. It never
+//!   waits for company: the writes that arrive while one batch commits (an fsync takes about
+//!   half a millisecond) make up the next, so batches grow with the load by themselves and a
+//!   lone caller is never delayed. (An earlier version kept gathering for up to 1 ms when a
+//!   batch came out smaller than the one before; at 16 concurrent `/sign` callers that idled
+//!   the CPU and cost about 10% of the throughput, docs/performance.md.)
 //! - **One transaction per batch, one savepoint per write.** `BEGIN IMMEDIATE`, then for each
 //!   write `SAVEPOINT`, its statements, and `ROLLBACK TO` that savepoint if it failed, so a
 //!   failing write (a duplicate serial…) undoes only itself; `RELEASE` of one write's
@@ -43,19 +44,14 @@
 //! retried see it done or revoked). PostgreSQL does not use this writer: see
 //! [`Store`](crate::Store)'s `write`.
 
-use std::time::Duration;
-
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::Instant;
 
 use crate::Error;
 use crate::error::DbErrors;
 use crate::writes::{Outcome, Write};
 
-/// How long the writer keeps gathering writes for a batch once callers run concurrently.
-const GATHER_WINDOW: Duration = Duration::from_millis(1);
 /// The most writes committed in one transaction.
 const MAX_BATCH: usize = 64;
 /// Writes queued beyond this make their callers wait to queue (backpressure).
@@ -140,35 +136,22 @@ async fn run(
     fast: Option<crate::fast::FastWriter>,
     mut queue: mpsc::Receiver<Message>,
 ) {
-    let mut previous_batch = 0;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // `recv` returns `None` once the queue is closed (or every handle dropped) and drained.
     while let Some(first) = queue.recv().await {
         take(&mut queue, &mut batch, first);
-        // Take everything already queued; then, if fewer writes came than in the previous
-        // batch, wait for the rest of those callers, but no longer than the window.
-        let expected = previous_batch;
-        let deadline = Instant::now() + GATHER_WINDOW;
+        // Take everything already queued, and no more: writes that arrive while this batch
+        // commits form the next one, so the batch grows with the load by itself.
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(message) => {
-                    take(&mut queue, &mut batch, message);
-                    continue;
-                }
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
-                Err(mpsc::error::TryRecvError::Empty) if batch.len() >= expected => break,
-                Err(mpsc::error::TryRecvError::Empty) => {}
-            }
-            match tokio::time::timeout_at(deadline, queue.recv()).await {
-                Ok(Some(message)) => take(&mut queue, &mut batch, message),
-                Ok(None) | Err(_) => break,
+                Ok(message) => take(&mut queue, &mut batch, message),
+                Err(_) => break,
             }
         }
         if batch.is_empty() {
             // Only a close message arrived.
             continue;
         }
-        previous_batch = batch.len();
         let jobs = std::mem::take(&mut batch);
         // Issuance batches run on the rusqlite thread in one hand-off (see `fast.rs`); a
         // batch with any other write, or a failed hand-off, takes the sqlx path.
