@@ -1,12 +1,13 @@
 //! `vouch bench`: a load generator for a running CA (and, for comparison, cfssl).
 //!
-//! Each of `--connections` workers owns one keep-alive HTTP/1.1 connection and sends requests
-//! back to back for `--duration` seconds; every response is checked (status, content type and
+//! Each of `--connections` workers owns one keep-alive HTTP/1.1 connection (hyper's bare
+//! client connection, `bench_conn.rs`) and sends requests back to back for `--duration` seconds; every response is checked (status, content type and
 //! a well-formed body), and latencies are kept for percentiles. Whatever can be prepared is
 //! prepared before the clock starts, so that the generator itself stays cheap: the CSR, the
 //! OCSP request and, for `sign`, one fresh one-time token per request. With `--server-pid`
 //! the server's CPU seconds over the run are read from /proc, for CPU per operation.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,10 +18,14 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
     UnparsedPublicKey,
 };
+use axum::body::Bytes;
+use axum::http::{Method, Uri};
 use base64::Engine as _;
+use serde::Deserialize;
 use serde_json::json;
 use vouch_issuing::{Dn, KeyType, PrivateKey, San, Subject, create_csr};
 
+use super::bench_conn::{Conn, Endpoint};
 use super::ca_client::Minter;
 use crate::cli::{BenchArgs, BenchMode};
 use crate::client::Target;
@@ -31,26 +36,26 @@ const BENCH_NAME: &str = "bench.vouch.internal";
 /// Tokens minted per second of run, at most (`--max-tokens` caps the total).
 const TOKENS_PER_SECOND: f64 = 5000.0;
 
-/// What every request of a run sends.
+/// What every request of a run sends (paths relative to `--url`; bodies built in advance).
 enum Work {
     Sign {
-        url: String,
-        csr: String,
-        tokens: Mutex<Vec<String>>,
+        path: String,
+        /// One JSON body per request, each with its own token.
+        bodies: Mutex<Vec<Bytes>>,
     },
     Renew {
-        url: String,
+        path: String,
     },
     OcspPost {
-        url: String,
-        der: Vec<u8>,
+        path: String,
+        der: Bytes,
     },
     OcspGet {
-        url: String,
+        path: String,
     },
     CfsslSign {
-        url: String,
-        csr: String,
+        path: String,
+        body: Bytes,
     },
 }
 
@@ -62,6 +67,7 @@ struct Tally {
     latencies_us: Vec<u32>,
     first_error: Option<String>,
     out_of_tokens: bool,
+    reconnects: u64,
 }
 
 pub(super) fn run(args: &BenchArgs) -> Result<()> {
@@ -84,8 +90,8 @@ pub(super) fn run(args: &BenchArgs) -> Result<()> {
     rt.block_on(drive(args))
 }
 
-/// An HTTP client with one connection, trusting `--root` for https.
-fn client(args: &BenchArgs, identity: Option<&[u8]>) -> Result<reqwest::Client> {
+/// An HTTP client trusting `--root`, for what is fetched before the clock starts.
+fn client(args: &BenchArgs) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(1)
@@ -100,9 +106,6 @@ fn client(args: &BenchArgs, identity: Option<&[u8]>) -> Result<reqwest::Client> 
         let roots = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| anyhow!("{}: {e}", root.display()))?;
         b = b.tls_certs_only(roots);
-    }
-    if let Some(id) = identity {
-        b = b.identity(reqwest::Identity::from_pem(id).context("client certificate")?);
     }
     b.build().context("HTTP client")
 }
@@ -124,6 +127,12 @@ fn read_file(path: Option<&Path>, flag: &str) -> Result<Vec<u8>> {
 
 async fn prepare(args: &BenchArgs) -> Result<(Work, Option<Vec<u8>>)> {
     let base = args.url.trim_end_matches('/').to_owned();
+    // The path below `--url` (an OCSP responder may live under a prefix).
+    let prefix = base
+        .parse::<Uri>()
+        .ok()
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
     Ok(match args.mode {
         BenchMode::Sign => {
             let target = Target {
@@ -133,7 +142,7 @@ async fn prepare(args: &BenchArgs) -> Result<(Work, Option<Vec<u8>>)> {
                     .clone()
                     .ok_or_else(|| anyhow!("--root is required for --mode sign"))?,
             };
-            let http = client(args, None)?;
+            let http = client(args)?;
             let minter = Minter::new(
                 &target,
                 &http,
@@ -153,14 +162,17 @@ async fn prepare(args: &BenchArgs) -> Result<(Work, Option<Vec<u8>>)> {
                 n
             };
             let sans = vec![BENCH_NAME.to_owned()];
-            let tokens = (0..count)
-                .map(|_| minter.mint(BENCH_NAME, &sans))
+            let csr = bench_csr()?;
+            let bodies = (0..count)
+                .map(|_| {
+                    let ott = minter.mint(BENCH_NAME, &sans)?;
+                    Ok(Bytes::from(json!({"csr": csr, "ott": ott}).to_string()))
+                })
                 .collect::<Result<Vec<_>>>()?;
             (
                 Work::Sign {
-                    url: format!("{base}/1.0/sign"),
-                    csr: bench_csr()?,
-                    tokens: Mutex::new(tokens),
+                    path: format!("{prefix}/1.0/sign"),
+                    bodies: Mutex::new(bodies),
                 },
                 None,
             )
@@ -171,15 +183,19 @@ async fn prepare(args: &BenchArgs) -> Result<(Work, Option<Vec<u8>>)> {
             id.extend_from_slice(&read_file(args.cert.as_deref(), "--cert")?);
             (
                 Work::Renew {
-                    url: format!("{base}/1.0/renew"),
+                    path: format!("{prefix}/1.0/renew"),
                 },
                 Some(id),
             )
         }
         BenchMode::OcspPost => (
             Work::OcspPost {
-                url: base,
-                der: read_file(args.ocsp_request.as_deref(), "--ocsp-request")?,
+                path: if prefix.is_empty() {
+                    "/".to_owned()
+                } else {
+                    prefix.clone()
+                },
+                der: Bytes::from(read_file(args.ocsp_request.as_deref(), "--ocsp-request")?),
             },
             None,
         ),
@@ -193,15 +209,15 @@ async fn prepare(args: &BenchArgs) -> Result<(Work, Option<Vec<u8>>)> {
                 .replace('=', "%3D");
             (
                 Work::OcspGet {
-                    url: format!("{base}/{path}"),
+                    path: format!("{prefix}/{path}"),
                 },
                 None,
             )
         }
         BenchMode::CfsslSign => (
             Work::CfsslSign {
-                url: format!("{base}/api/v1/cfssl/sign"),
-                csr: bench_csr()?,
+                path: format!("{prefix}/api/v1/cfssl/sign"),
+                body: Bytes::from(json!({"certificate_request": bench_csr()?}).to_string()),
             },
             None,
         ),
@@ -210,50 +226,58 @@ async fn prepare(args: &BenchArgs) -> Result<(Work, Option<Vec<u8>>)> {
 }
 
 /// Send one request and check its answer; `Err` is the reason it does not count.
-async fn one(http: &reqwest::Client, work: &Work, tally: &mut Tally) -> Option<Result<(), String>> {
-    let req = match work {
-        Work::Sign { url, csr, tokens } => {
-            let token = tokens.lock().ok()?.pop();
-            let Some(token) = token else {
+async fn one(conn: &mut Conn, work: &Work, tally: &mut Tally) -> Option<Result<(), String>> {
+    const JSON: Option<&str> = Some("application/json");
+    let answer = match work {
+        Work::Sign { path, bodies } => {
+            let body = bodies.lock().ok()?.pop();
+            let Some(body) = body else {
                 tally.out_of_tokens = true;
                 return None;
             };
-            http.post(url).json(&json!({"csr": csr, "ott": token}))
+            conn.request(&Method::POST, path, JSON, body).await
         }
-        Work::Renew { url } => http.post(url),
-        Work::OcspPost { url, der } => http
-            .post(url)
-            .header("content-type", "application/ocsp-request")
-            .body(der.clone()),
-        Work::OcspGet { url } => http.get(url),
-        Work::CfsslSign { url, csr } => http.post(url).json(&json!({"certificate_request": csr})),
+        Work::Renew { path } => conn.request(&Method::POST, path, None, Bytes::new()).await,
+        Work::OcspPost { path, der } => {
+            conn.request(
+                &Method::POST,
+                path,
+                Some("application/ocsp-request"),
+                der.clone(),
+            )
+            .await
+        }
+        Work::OcspGet { path } => conn.request(&Method::GET, path, None, Bytes::new()).await,
+        Work::CfsslSign { path, body } => {
+            conn.request(&Method::POST, path, JSON, body.clone()).await
+        }
     };
-    let resp = match req.send().await {
-        Ok(r) => r,
-        Err(e) => return Some(Err(format!("request: {e}"))),
-    };
-    let status = resp.status().as_u16();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let body = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => return Some(Err(format!("reading the answer: {e}"))),
-    };
-    Some(check(work, status, &ctype, &body))
+    Some(match answer {
+        Ok(a) => check(work, a.status, &a.content_type, &a.body),
+        Err(e) => Err(format!("{e:#}")),
+    })
+}
+
+/// The part of a `/sign` or `/renew` answer that is checked.
+#[derive(Deserialize)]
+struct SignAnswer<'a> {
+    #[serde(borrow)]
+    crt: Cow<'a, str>,
+}
+
+/// The part of a cfssl answer that is checked.
+#[derive(Deserialize)]
+struct CfsslAnswer {
+    success: bool,
 }
 
 fn check(work: &Work, status: u16, ctype: &str, body: &[u8]) -> Result<(), String> {
     let text = || String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
     match work {
         Work::Sign { .. } | Work::Renew { .. } => {
-            let v: serde_json::Value =
+            let v: SignAnswer<'_> =
                 serde_json::from_slice(body).map_err(|_| format!("HTTP {status}: {}", text()))?;
-            let crt = v["crt"].as_str().unwrap_or("");
-            if status != 201 || !crt.starts_with("-----BEGIN CERTIFICATE-----") {
+            if status != 201 || !v.crt.starts_with("-----BEGIN CERTIFICATE-----") {
                 return Err(format!("HTTP {status}: {}", text()));
             }
         }
@@ -266,9 +290,9 @@ fn check(work: &Work, status: u16, ctype: &str, body: &[u8]) -> Result<(), Strin
             }
         }
         Work::CfsslSign { .. } => {
-            let v: serde_json::Value =
+            let v: CfsslAnswer =
                 serde_json::from_slice(body).map_err(|_| format!("HTTP {status}: {}", text()))?;
-            if status != 200 || v["success"] != json!(true) {
+            if status != 200 || !v.success {
                 return Err(format!("HTTP {status}: {}", text()));
             }
         }
@@ -287,11 +311,11 @@ fn ocsp_successful(der: &[u8]) -> bool {
     matches!(der.get(header..header + 4), Some([0x0a, 0x01, 0x00, 0xa0]))
 }
 
-async fn worker(http: reqwest::Client, work: Arc<Work>, deadline: Instant) -> Tally {
+async fn worker(mut conn: Conn, work: Arc<Work>, deadline: Instant) -> Tally {
     let mut tally = Tally::default();
     while Instant::now() < deadline {
         let t0 = Instant::now();
-        let Some(outcome) = one(&http, &work, &mut tally).await else {
+        let Some(outcome) = one(&mut conn, &work, &mut tally).await else {
             break;
         };
         match outcome {
@@ -306,6 +330,7 @@ async fn worker(http: reqwest::Client, work: Arc<Work>, deadline: Instant) -> Ta
             }
         }
     }
+    tally.reconnects = conn.reconnects;
     tally
 }
 
@@ -347,15 +372,18 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 async fn drive(args: &BenchArgs) -> Result<()> {
     let (work, identity) = prepare(args).await?;
     let work = Arc::new(work);
-    let clients = (0..args.connections)
-        .map(|_| client(args, identity.as_deref()))
-        .collect::<Result<Vec<_>>>()?;
+    let root = args.root.as_deref().map(files::read).transpose()?;
+    let endpoint = Endpoint::new(&args.url, root.as_deref(), identity.as_deref())?;
+    let mut clients = Vec::with_capacity(args.connections);
+    for _ in 0..args.connections {
+        clients.push(endpoint.connect().await?);
+    }
     let cpu_before = args.server_pid.map(cpu_seconds).transpose()?;
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.duration);
     let handles: Vec<_> = clients
         .into_iter()
-        .map(|http| tokio::spawn(worker(http, work.clone(), deadline)))
+        .map(|conn| tokio::spawn(worker(conn, work.clone(), deadline)))
         .collect();
     let mut all = Tally::default();
     for h in handles {
@@ -364,6 +392,7 @@ async fn drive(args: &BenchArgs) -> Result<()> {
         all.errors += t.errors;
         all.latencies_us.extend(t.latencies_us);
         all.out_of_tokens |= t.out_of_tokens;
+        all.reconnects += t.reconnects;
         if all.first_error.is_none() {
             all.first_error = t.first_error;
         }
@@ -396,6 +425,7 @@ async fn drive(args: &BenchArgs) -> Result<()> {
         "server_cpu_s": cpu,
         "cpu_s_per_1000": cpu_per_1000,
         "out_of_tokens": all.out_of_tokens,
+        "reconnects": all.reconnects,
         "first_error": all.first_error,
     });
     if args.json {
@@ -416,6 +446,9 @@ async fn drive(args: &BenchArgs) -> Result<()> {
         );
         if let Some(e) = &all.first_error {
             println!("first error: {e}");
+        }
+        if all.reconnects > 0 {
+            println!("the server closed a connection {} times", all.reconnects);
         }
         if all.out_of_tokens {
             println!("the pre-minted tokens ran out before the end (raise --max-tokens)");

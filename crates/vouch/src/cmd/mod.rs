@@ -1,6 +1,7 @@
 //! Command implementations, one module per command group, plus the loaders they share.
 
 mod bench;
+mod bench_conn;
 mod ca;
 mod ca_admin;
 mod ca_client;
