@@ -9,7 +9,7 @@ use crate::name::Dn;
 use crate::signer::RcgenSigner;
 use crate::template_cert::{OID_BASIC_CONSTRAINTS, lint_spec};
 use crate::{
-    CaCertificate, Error, San, Signer, check_spki_pair, describe_public_key, random_serial,
+    CaCertificate, Error, San, Signer, check_spki_pair, describe_public_key, random_serial_at,
 };
 
 /// What to put in a certificate.
@@ -130,7 +130,7 @@ pub(crate) fn prepare(
         )));
     }
 
-    let serial = random_serial()?;
+    let serial = random_serial_at(now)?;
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name = spec.subject.0.clone();
     params.subject_alt_names = spec
