@@ -63,7 +63,10 @@ mod tests {
         let t = OffsetDateTime::from_unix_timestamp(EPOCH + 86_400 * 700).unwrap();
         let earlier = random_serial_at(t).unwrap();
         let later = random_serial_at(t + time::Duration::seconds(1)).unwrap();
-        assert!(later > earlier, "byte order is numeric order for 20-octet serials");
+        assert!(
+            later > earlier,
+            "byte order is numeric order for 20-octet serials"
+        );
         let hex = |s: &[u8; 20]| crate::key::hex(s);
         assert!(hex(&later) > hex(&earlier), "and so is the stored hex text");
     }

@@ -56,10 +56,11 @@
 //! DER, for instance from `templateData`), `.AuthorizationCrt`/`.AuthorizationChain` (no X5C
 //! provisioner yet) and `.Webhooks` (no webhooks yet).
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
@@ -413,8 +414,45 @@ impl Serialize for TemplateData {
     }
 }
 
+thread_local! {
+    /// The message of the template's `fail(...)` call during the render running on this
+    /// thread (rendering is synchronous, so the render and its `fail` share the thread).
+    static FAILED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Compiled templates, by source: a provisioner's template is compiled once, not on every
+/// request (compiling was a third of a render). Bounded: past [`CACHE_LIMIT`] sources (only
+/// reachable through many configuration reloads) it starts again empty.
+static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Environment<'static>>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+const CACHE_LIMIT: usize = 256;
+/// The name of the one template in a cached environment.
+const TEMPLATE_NAME: &str = "x509";
+
+/// The environment holding `template` compiled, from the cache or freshly compiled.
+fn compiled(template: &str) -> Result<Arc<Environment<'static>>, TemplateError> {
+    let lock = || {
+        COMPILED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(env) = lock().get(template) {
+        return Ok(Arc::clone(env));
+    }
+    let mut env = environment();
+    env.add_template_owned(TEMPLATE_NAME, template.to_owned())
+        .map_err(|e| TemplateError::Template(e.to_string()))?;
+    let env = Arc::new(env);
+    let mut cache = lock();
+    if cache.len() >= CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.insert(template.to_owned(), Arc::clone(&env));
+    Ok(env)
+}
+
 /// A fresh environment: built-ins, `fail`, `toJson`, limits; no loader, no auto-escaping.
-fn environment<'s>(failed: Arc<OnceLock<String>>) -> Environment<'s> {
+fn environment<'s>() -> Environment<'s> {
     let mut env = Environment::new();
     env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_recursion_limit(RECURSION_LIMIT);
@@ -422,11 +460,11 @@ fn environment<'s>(failed: Arc<OnceLock<String>>) -> Environment<'s> {
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.add_function(
         "fail",
-        move |message: Value| -> Result<Value, minijinja::Error> {
+        |message: Value| -> Result<Value, minijinja::Error> {
             let text = message
                 .as_str()
                 .map_or_else(|| message.to_string(), str::to_owned);
-            let _ = failed.set(text.clone());
+            FAILED.with(|f| *f.borrow_mut() = Some(text.clone()));
             Err(minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
                 text,
@@ -477,8 +515,8 @@ impl io::Write for Bounded {
 
 /// Check that a template compiles (for `check-config` and at load); nothing is rendered.
 pub fn check_x509_template(template: &str) -> Result<(), TemplateError> {
-    let env = environment(Arc::new(OnceLock::new()));
-    env.template_from_str(template)
+    environment()
+        .template_from_str(template)
         .map(|_| ())
         .map_err(|e| TemplateError::Template(e.to_string()))
 }
@@ -489,20 +527,20 @@ pub fn render_x509_template(
     template: &str,
     data: &TemplateData,
 ) -> Result<CertificateTemplate, TemplateError> {
-    let failed = Arc::new(OnceLock::new());
-    let env = environment(Arc::clone(&failed));
+    let env = compiled(template)?;
     let compiled = env
-        .template_from_str(template)
+        .get_template(TEMPLATE_NAME)
         .map_err(|e| TemplateError::Template(e.to_string()))?;
     let mut out = Bounded {
         buf: Vec::new(),
         exceeded: false,
     };
+    FAILED.with(|f| f.borrow_mut().take());
     let rendered = compiled
         .render_captured_to(Value::from(Serde(data)), &mut out)
         .map(drop);
-    if let Some(message) = failed.get() {
-        return Err(TemplateError::Fail(message.clone()));
+    if let Some(message) = FAILED.with(|f| f.borrow_mut().take()) {
+        return Err(TemplateError::Fail(message));
     }
     if out.exceeded {
         return Err(TemplateError::OutputTooLarge {
@@ -675,6 +713,38 @@ mod tests {
         assert_eq!(err.to_string(), "no e-mail SANs: ops@example.com");
     }
 
+    /// A compiled template is reused, yet each render sees only its own data and its own
+    /// `fail`: a failed render leaves nothing behind for the next one.
+    #[test]
+    fn cached_templates_render_each_request_afresh() {
+        let t = r#"{% if Subject.CommonName == "bad.example" %}{{ fail("refused " ~ Subject.CommonName) }}{% endif %}{"subject": {{ toJson(Subject) }}}"#;
+        let with_cn = |cn: &str| {
+            TemplateData::new(
+                SubjectData::common_name(cn),
+                vec![],
+                json!({}),
+                CertificateRequestData::default(),
+            )
+        };
+        let ok = render_x509_template(t, &with_cn("a.example")).unwrap();
+        assert_eq!(ok.subject.common_name, "a.example");
+        assert_eq!(
+            render_x509_template(t, &with_cn("bad.example")).unwrap_err(),
+            TemplateError::Fail("refused bad.example".into())
+        );
+        let ok = render_x509_template(t, &with_cn("b.example")).unwrap();
+        assert_eq!(ok.subject.common_name, "b.example");
+        assert!(COMPILED.lock().unwrap().contains_key(t));
+        // A template that does not compile is reported each time and never cached.
+        let broken = "{% if %}";
+        for _ in 0..2 {
+            assert!(matches!(
+                render_x509_template(broken, &with_cn("a.example")),
+                Err(TemplateError::Template(_))
+            ));
+        }
+        assert!(!COMPILED.lock().unwrap().contains_key(broken));
+    }
     #[test]
     fn runaway_templates_stop() {
         let err = render(
