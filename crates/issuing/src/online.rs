@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 use vouch_model::{ErrorKind, NamePolicy, Names};
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::{FromDer, SubjectPublicKeyInfo, X509Certificate};
 
 use crate::cert::{prepare, sign_prepared};
 use crate::key::hex;
@@ -153,9 +153,11 @@ impl OnlineIssuer {
                 "signed certificate does not match what was prepared",
             ));
         }
-        let (_, ca) = X509Certificate::from_der(self.cert.der())
-            .map_err(|e| Error::internal(format!("issuer certificate: {e}")))?;
-        cert.verify_signature(Some(ca.public_key()))
+        // Only the issuer's key is needed: parse its SubjectPublicKeyInfo, not the whole CA
+        // certificate, on every issuance.
+        let (_, ca_key) = SubjectPublicKeyInfo::from_der(self.cert.spki_der())
+            .map_err(|e| Error::internal(format!("issuer public key: {e}")))?;
+        cert.verify_signature(Some(&ca_key))
             .map_err(|_| Error::internal("signed certificate does not verify with the issuer key"))
     }
 }
@@ -186,4 +188,109 @@ pub fn check_policies(spec: &CertificateSpec, policies: &[&NamePolicy]) -> Resul
         p.check(&names).map_err(Error::Policy)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use vouch_model::Profile;
+
+    use super::*;
+    use crate::{Dn, KeyType, PrivateKey, Subject, issue_certificate};
+
+    /// A signer with the right public key whose signatures are wrong (a faulty device).
+    #[derive(Debug)]
+    struct Faulty(Arc<PrivateKey>);
+
+    impl Signer for Faulty {
+        fn key_type(&self) -> KeyType {
+            self.0.key_type()
+        }
+        fn public_key_raw(&self) -> &[u8] {
+            self.0.public_key_raw()
+        }
+        fn public_key_der(&self) -> Vec<u8> {
+            self.0.public_key_der()
+        }
+        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+            let mut flipped = message.to_vec();
+            flipped[0] ^= 1;
+            self.0.sign(&flipped)
+        }
+    }
+
+    /// The log in memory: intents and issued serials.
+    #[derive(Default)]
+    struct Log(Mutex<(Vec<String>, Vec<String>)>);
+
+    impl IssuanceLog for Log {
+        async fn record_intent(&self, intent: &Intent<'_>) -> Result<(), LogError> {
+            self.0.lock().unwrap().0.push(intent.serial.to_owned());
+            Ok(())
+        }
+        async fn record_issued(&self, serial: &str, _der: &[u8]) -> Result<(), LogError> {
+            self.0.lock().unwrap().1.push(serial.to_owned());
+            Ok(())
+        }
+    }
+
+    fn spec(cn: &str, profile: Profile, now: OffsetDateTime) -> CertificateSpec {
+        CertificateSpec {
+            subject: Dn::try_from(&Subject::common_name(cn)).unwrap(),
+            sans: vec![],
+            profile,
+            not_before: now,
+            not_after: now + time::Duration::days(1),
+            extensions: vec![],
+        }
+    }
+
+    /// A CA whose signer is faulty: the intent is recorded, the signature fails the
+    /// independent check, and nothing is recorded as issued or returned.
+    /// The in-memory log never waits, so one poll finishes an issuance.
+    fn now_or_never<T>(fut: impl Future<Output = T>) -> T {
+        use std::task::{Context, Poll, Waker};
+        match std::pin::pin!(fut).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("the issuance waited on an in-memory log"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_signature_is_caught_before_it_is_recorded_or_returned() {
+        let now = OffsetDateTime::now_utc();
+        let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let root = issue_certificate(
+            &spec("Test Root", Profile::RootCa, now),
+            &key.public_key_der(),
+            None,
+            &key,
+            now,
+        )
+        .unwrap();
+        let ca = CaCertificate::from_der(root.der).unwrap();
+        let leaf_key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let leaf = spec("leaf.example", Profile::Leaf, now);
+
+        let key = Arc::new(key);
+        let good = OnlineIssuer::new(ca.clone(), key.clone()).unwrap();
+        let log = Log::default();
+        now_or_never(good.issue(&leaf, &leaf_key.public_key_der(), None, &[], &log, now)).unwrap();
+        assert_eq!(
+            log.0.lock().unwrap().1.len(),
+            1,
+            "a sound signature is issued"
+        );
+
+        let faulty = OnlineIssuer::new(ca, Arc::new(Faulty(key))).unwrap();
+        let log = Log::default();
+        let err =
+            now_or_never(faulty.issue(&leaf, &leaf_key.public_key_der(), None, &[], &log, now))
+                .unwrap_err();
+        assert!(err.to_string().contains("does not verify"), "{err}");
+        let (intents, issued) = &*log.0.lock().unwrap();
+        assert_eq!(intents.len(), 1, "the intent stays, revocable");
+        assert!(issued.is_empty(), "nothing recorded as issued");
+    }
 }
