@@ -300,6 +300,19 @@ mod tests {
         }))
     }
 
+    /// An intent that also burns token `id` of provisioner `p` (as `/sign` records it).
+    fn intent_using(serial: &str, names: &[&str], id: &str) -> Write {
+        let Write::Insert(mut row) = intent(serial, names) else {
+            unreachable!("intent() builds an Insert")
+        };
+        row.token = Some(crate::writes::TokenUse {
+            provisioner: "p".to_owned(),
+            token_id: id.to_owned(),
+            expires_at: i64::MAX,
+        });
+        Write::Insert(row)
+    }
+
     fn token(id: &str) -> Write {
         Write::UseToken {
             provisioner: "p".to_owned(),
@@ -378,6 +391,10 @@ mod tests {
                     der: vec![1],
                 }, // no intent: NotFound
                 intent("03", &["three.example"]),
+                intent_using("04", &["four.example"], "t2"),
+                intent_using("05", &["five.example"], "t2"), // replayed token: stores nothing
+                intent_using("0a", &["six.example"], "t3"),  // duplicate serial: t3 stays unused
+                intent_using("06", &["seven.example"], "t1"), // token used by a UseToken above
             ],
             fast,
         )
@@ -402,15 +419,38 @@ mod tests {
             results[5]
         );
         assert_eq!(results[6], Ok(Outcome::Done));
+        assert_eq!(results[7], Ok(Outcome::TokenUsed(true)));
+        assert_eq!(results[8], Ok(Outcome::TokenUsed(false)));
+        assert!(
+            matches!(&results[9], Err(Error::Duplicate { serial }) if serial == "0a"),
+            "{:?}",
+            results[9]
+        );
+        assert_eq!(results[10], Ok(Outcome::TokenUsed(false)));
 
-        // Committed: 0a (before), 01, 03, and t1 once; nothing of 02 or the imposter.
+        // Committed: 0a (before), 01, 03, 04, t1 and t2 once; nothing of 02, 05, 06 or the imposter.
         let mut serials = Vec::new();
-        for serial in ["01", "02", "03", "0a"] {
+        for serial in ["01", "02", "03", "04", "05", "06", "0a"] {
             if store.get_certificate(serial).await.unwrap().is_some() {
                 serials.push(serial);
             }
         }
-        assert_eq!(serials, ["01", "03", "0a"]);
+        assert_eq!(serials, ["01", "03", "04", "0a"]);
+        for name in ["five.example", "six.example", "seven.example"] {
+            assert!(
+                store.find_by_name(name, 5).await.unwrap().is_empty(),
+                "{name}"
+            );
+        }
+        let now = time::OffsetDateTime::now_utc();
+        assert!(
+            !store.use_token("p", "t2", now).await.unwrap(),
+            "t2 burned once"
+        );
+        assert!(
+            store.use_token("p", "t3", now).await.unwrap(),
+            "the refused insert did not burn t3"
+        );
         assert!(
             store
                 .find_by_name("same.example", 5)
