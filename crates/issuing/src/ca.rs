@@ -9,6 +9,8 @@ use crate::{Error, PrivateKey};
 #[derive(Debug, Clone)]
 pub struct CaCertificate {
     der: Vec<u8>,
+    /// The same, PEM (every issuance answers with it).
+    pem: String,
     subject: String,
     spki_der: Vec<u8>,
     not_before: OffsetDateTime,
@@ -56,6 +58,7 @@ impl CaCertificate {
             path_len,
             can_sign_certs,
             self_signed,
+            pem: crate::to_pem("CERTIFICATE", &der),
             der: der.clone(),
         })
     }
@@ -63,6 +66,10 @@ impl CaCertificate {
     /// The certificate, DER.
     pub fn der(&self) -> &[u8] {
         &self.der
+    }
+    /// The certificate, PEM.
+    pub fn pem(&self) -> &str {
+        &self.pem
     }
     /// The subject as text.
     pub fn subject(&self) -> &str {

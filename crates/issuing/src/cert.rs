@@ -185,23 +185,48 @@ pub(crate) fn sign_prepared(
     issuer: Option<&CaCertificate>,
     signer: &dyn Signer,
 ) -> Result<IssuedCertificate, Error> {
-    let params = &prepared.params;
     let rcgen_signer = RcgenSigner(signer);
-    let cert = match issuer {
-        None => params.self_signed(&rcgen_signer),
-        Some(ca) => {
-            let issuer =
-                rcgen::Issuer::from_ca_cert_der(&CertificateDer::from(ca.der()), &rcgen_signer)
-                    .map_err(|e| Error::CertificateFormat(format!("issuer certificate: {e}")))?;
-            let subject_key = rcgen::SubjectPublicKeyInfo::from_der(subject_spki_der)
-                .map_err(|e| Error::UnsupportedKey(e.to_string()))?;
-            params.signed_by(&subject_key, &issuer)
+    match issuer {
+        None => {
+            let cert = prepared
+                .params
+                .self_signed(&rcgen_signer)
+                .map_err(|e| Error::internal(format!("certificate signing failed: {e}")))?;
+            Ok(issued(prepared, cert.der()))
         }
+        Some(ca) => sign_with_issuer(prepared, subject_spki_der, &rcgen_issuer(ca, rcgen_signer)?),
     }
-    .map_err(|e| Error::internal(format!("certificate signing failed: {e}")))?;
-    Ok(IssuedCertificate {
-        der: cert.der().to_vec(),
+}
+
+/// rcgen's view of an issuing CA: its name, key identifier and usages, read from its
+/// certificate, with the key that signs for it.
+pub(crate) fn rcgen_issuer<S: rcgen::SigningKey>(
+    ca: &CaCertificate,
+    key: S,
+) -> Result<rcgen::Issuer<'static, S>, Error> {
+    rcgen::Issuer::from_ca_cert_der(&CertificateDer::from(ca.der()), key)
+        .map_err(|e| Error::CertificateFormat(format!("issuer certificate: {e}")))
+}
+
+/// Sign a prepared certificate with an issuer made by [`rcgen_issuer`].
+pub(crate) fn sign_with_issuer<S: rcgen::SigningKey>(
+    prepared: &Prepared,
+    subject_spki_der: &[u8],
+    issuer: &rcgen::Issuer<'_, S>,
+) -> Result<IssuedCertificate, Error> {
+    let subject_key = rcgen::SubjectPublicKeyInfo::from_der(subject_spki_der)
+        .map_err(|e| Error::UnsupportedKey(e.to_string()))?;
+    let cert = prepared
+        .params
+        .signed_by(&subject_key, issuer)
+        .map_err(|e| Error::internal(format!("certificate signing failed: {e}")))?;
+    Ok(issued(prepared, cert.der()))
+}
+
+fn issued(prepared: &Prepared, der: &[u8]) -> IssuedCertificate {
+    IssuedCertificate {
+        der: der.to_vec(),
         serial: prepared.serial.to_vec(),
         not_after: prepared.not_after,
-    })
+    }
 }

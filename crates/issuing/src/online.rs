@@ -14,8 +14,9 @@ use time::OffsetDateTime;
 use vouch_model::{ErrorKind, NamePolicy, Names};
 use x509_parser::prelude::{FromDer, SubjectPublicKeyInfo, X509Certificate};
 
-use crate::cert::{prepare, sign_prepared};
+use crate::cert::{prepare, rcgen_issuer, sign_with_issuer};
 use crate::key::hex;
+use crate::signer::RcgenSigner;
 use crate::{
     CaCertificate, CertificateSpec, Error, IssuedCertificate, San, Signer, check_spki_pair,
 };
@@ -65,17 +66,33 @@ pub trait IssuanceLog: Send + Sync {
 }
 
 /// An intermediate CA and its signing capability, issuing online.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OnlineIssuer {
     cert: CaCertificate,
     signer: Arc<dyn Signer>,
+    /// rcgen's issuer, read from `cert` once rather than for every certificate.
+    rcgen: Arc<rcgen::Issuer<'static, RcgenSigner<Arc<dyn Signer>>>>,
+}
+
+impl std::fmt::Debug for OnlineIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnlineIssuer")
+            .field("cert", &self.cert)
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OnlineIssuer {
     /// Pair a CA certificate with its signer; fails when the key is not the certificate's.
     pub fn new(cert: CaCertificate, signer: Arc<dyn Signer>) -> Result<Self, Error> {
         check_spki_pair(cert.spki_der(), signer.as_ref())?;
-        Ok(OnlineIssuer { cert, signer })
+        let rcgen = Arc::new(rcgen_issuer(&cert, RcgenSigner(signer.clone()))?);
+        Ok(OnlineIssuer {
+            cert,
+            signer,
+            rcgen,
+        })
     }
 
     /// The issuing certificate.
@@ -125,12 +142,7 @@ impl OnlineIssuer {
             provisioner,
         };
         log.record_intent(&intent).await.map_err(Error::Log)?;
-        let issued = sign_prepared(
-            &prepared,
-            subject_spki_der,
-            Some(&self.cert),
-            self.signer.as_ref(),
-        )?;
+        let issued = sign_with_issuer(&prepared, subject_spki_der, &self.rcgen)?;
         self.check_signed(&issued)?;
         log.record_issued(&serial, &issued.der)
             .await

@@ -1,6 +1,8 @@
 //! The signing capability. Certificate building sees only this trait, so a PKCS#11 or KMS key
 //! can replace the software key without touching it.
 
+use std::sync::Arc;
+
 use crate::{Error, KeyType};
 
 /// Something that signs with a private key it never reveals.
@@ -16,20 +18,41 @@ pub trait Signer: Send + Sync + std::fmt::Debug {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error>;
 }
 
-/// Adapts a [`Signer`] to rcgen's signing traits.
-pub(crate) struct RcgenSigner<'a>(pub &'a dyn Signer);
+/// Adapts a [`Signer`] to rcgen's signing traits: a borrowed one (`&dyn Signer`) for a single
+/// signature, or a shared one (`Arc<dyn Signer>`) for an issuer kept as long as the CA.
+pub(crate) struct RcgenSigner<P>(pub P);
 
-impl rcgen::PublicKeyData for RcgenSigner<'_> {
-    fn der_bytes(&self) -> &[u8] {
-        self.0.public_key_raw()
-    }
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        self.0.key_type().rcgen_algorithm()
+/// A handle on a [`Signer`], borrowed or shared.
+pub(crate) trait SignerHandle {
+    fn signer(&self) -> &dyn Signer;
+}
+
+impl SignerHandle for &dyn Signer {
+    fn signer(&self) -> &dyn Signer {
+        *self
     }
 }
 
-impl rcgen::SigningKey for RcgenSigner<'_> {
+impl SignerHandle for Arc<dyn Signer> {
+    fn signer(&self) -> &dyn Signer {
+        self.as_ref()
+    }
+}
+
+impl<P: SignerHandle> rcgen::PublicKeyData for RcgenSigner<P> {
+    fn der_bytes(&self) -> &[u8] {
+        self.0.signer().public_key_raw()
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.0.signer().key_type().rcgen_algorithm()
+    }
+}
+
+impl<P: SignerHandle> rcgen::SigningKey for RcgenSigner<P> {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        self.0.sign(msg).map_err(|_| rcgen::Error::RingUnspecified)
+        self.0
+            .signer()
+            .sign(msg)
+            .map_err(|_| rcgen::Error::RingUnspecified)
     }
 }

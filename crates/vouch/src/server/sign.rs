@@ -15,8 +15,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use vouch_issuing::{
     ProvisionerInfo, San, VerifiedCsr, public_key_algorithm_name, step_provisioner_extension,
@@ -204,13 +203,27 @@ pub fn validity(
     Ok((backdated, end))
 }
 
-/// The step-ca response: the leaf, the issuing CA, and the chain.
+/// step-ca's answer to `/sign` and `/renew`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignResponse<'a> {
+    crt: &'a str,
+    ca: &'a str,
+    cert_chain: [&'a str; 2],
+}
+
+/// The step-ca response: the leaf, the issuing CA, and the chain. Serialized straight from
+/// borrowed PEM (the issuer's is made once, at start), not through a `serde_json::Value`.
 pub fn certificate_response(state: &AppState, leaf_der: &[u8]) -> Response {
     let crt = vouch_issuing::to_pem("CERTIFICATE", leaf_der);
-    let ca = vouch_issuing::to_pem("CERTIFICATE", state.pki.issuer.certificate().der());
+    let ca = state.pki.issuer.certificate().pem();
     (
         StatusCode::CREATED,
-        Json(json!({"crt": crt, "ca": ca, "certChain": [crt, ca]})),
+        Json(SignResponse {
+            crt: &crt,
+            ca,
+            cert_chain: [&crt, ca],
+        }),
     )
         .into_response()
 }
