@@ -17,29 +17,11 @@ cd "$(dirname "$0")/.."
 ROWS="${ROWS:-1000000}"
 DURATION="${DURATION:-8}"
 ROUNDS="${ROUNDS:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vouch-target}"
 for tool in sqlite3 python3; do
   command -v "$tool" >/dev/null || { echo "bench-1m: $tool is missing" >&2; exit 1; }
 done
-cargo build --release -q -p vouch
-VOUCH="$CARGO_TARGET_DIR/release/vouch"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 300); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench-1m: nothing listens on port $1" >&2; exit 1
-}
+BENCH_NAME=bench-1m
+. scripts/lib/bench-common.sh
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # make_ca NAME: a CA home under $WORK/NAME with its own port; prints the port.

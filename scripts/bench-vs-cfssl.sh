@@ -19,7 +19,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
 LEVELS="${LEVELS:-1 4 16 64}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vouch-target}"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v cfssl >/dev/null || ! command -v cfssljson >/dev/null; then
@@ -30,25 +29,8 @@ for tool in cfssl cfssljson openssl python3; do
   command -v "$tool" >/dev/null || { echo "bench-vs-cfssl: $tool is missing" >&2; exit 1; }
 done
 
-cargo build --release -q -p vouch
-VOUCH="$CARGO_TARGET_DIR/release/vouch"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 100); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench-vs-cfssl: nothing listens on port $1" >&2; exit 1
-}
+BENCH_NAME=bench-vs-cfssl
+. scripts/lib/bench-common.sh
 
 # ---- Vouch ---------------------------------------------------------------------------------
 export VOUCH_HOME="$WORK/vouch"
