@@ -41,7 +41,7 @@ pub use error::Error;
 pub use key::{KeyType, PrivateKey, PublicKeyInfo, describe_public_key};
 pub use name::{Dn, San, Subject};
 pub use online::{Intent, IssuanceLog, LogError, OnlineIssuer, check_policies};
-pub use serial::{random_serial, random_serial_at};
+pub use serial::random_serial_at;
 pub use signer::Signer;
 pub use status::StatusSigner;
 pub use step_ext::{
