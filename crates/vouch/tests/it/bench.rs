@@ -121,8 +121,16 @@ fn bench_drives_sign_renew_and_ocsp() {
         .env
         .ok(&["bench", "--mode", "floor", "--duration", "0.3", "--json"]);
     let v: Value = serde_json::from_str(out.trim()).unwrap();
-    assert!(v["rounds"].as_u64().unwrap() > 0, "{v}");
-    assert!(v["us_per_issuance"].as_f64().unwrap() > 0.0, "{v}");
+    let verify = v["verify_us"].as_f64().unwrap();
+    let sign = v["sign_us"].as_f64().unwrap();
+    assert!(verify > 0.0 && sign > 0.0, "{v}");
+    let floor = v["us_per_issuance"].as_f64().unwrap();
+    assert!((floor - (2.0 * verify + sign)).abs() < 1e-6, "{v}");
+    let with_check = v["with_post_sign_check"].as_f64().unwrap();
+    assert!(
+        (with_check - (3.0 * verify + sign) / floor).abs() < 1e-9 && with_check > 1.0,
+        "{v}"
+    );
 
     // Bad use is one line and a failure, not a panic.
     let err = ca
